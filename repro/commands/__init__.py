@@ -1,0 +1,1 @@
+"""Sub-commands of the ``repro`` CLI; see :mod:`repro.cli`."""
