@@ -89,7 +89,7 @@ def noise_figure(results: Results, out: Path) -> str | None:
     levels = results.noise["levels"]
     fig, axes = plt.subplots(1, len(results.classifiers), figsize=(3.2 * len(results.classifiers), 3), sharey=True)
     for ax, clf in zip(np.atleast_1d(axes), results.classifiers):
-        for setting, style, label in (("none", "-k", clf), ("A_S", "--", f"A_S∘{clf}"), ("A_i", "-o", f"A_{clf}∘{clf}")):
+        for setting, style, label in (("none", "-k", clf), ("A_S", "--", f"A_S∘{clf}"), (ae_name(clf), "-o", f"A_{clf}∘{clf}")):
             curve = results.noise["top1"].get(setting, {}).get(clf)
             if curve is not None:
                 ax.plot(levels, curve, style, label=label, markersize=3)

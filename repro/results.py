@@ -23,11 +23,12 @@ autoencoder is named ``"A_S"`` (pre-trained only) or ``"A_<key>"`` (decoder fine
         "top1": {"none": {"L": "<base64>", ...}, "A_S": {...}, "A_L": {...}, ...}
       },
       "noise": {                         # Sec. 3.3.2, optional
-        "levels": [0.0, 0.1, ..., 1.0], "clamp": true, "seed": 0,
-        "top1": {"none": {"L": [..11 values..]}, "A_S": {"L": [...]}, "A_i": {"L": [...]}}
+        "levels": [0.0, 0.1, ..., 1.0], "clamp": true, "seed": 0, "n_images": 1000,
+        "top1": {"none": {"L": [..11 values..]}, "A_S": {"L": [...]}, "A_L": {"L": [...]}, ...},
+        "top5": {... same shape ...}           # A_<key> holds only A_<key>∘<key>
       },
       "nmi": {                           # Sec. 3.5, optional
-        "bins": 64, "n_images": 10000,
+        "bins": 64, "n_images": 10000, "n_pairs": 5000,
         "intra": {"arithmetic": {"A_S": 0.5, "A_L": ...}, "geometric": {...}, "min": {...}, "max": {...}},
         "inter": {"arithmetic": {"original": 0.1, "A_S": ..., "A_L": ...}, ...}
       },

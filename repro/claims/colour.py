@@ -8,12 +8,29 @@ from repro.results import Results
 FINE_TUNED_PAPER = ("A_L", "A_A", "A_V", "A_I", "A_R")
 
 
+# How each claim's number is read from an AE's entry of results.json's "lab" (keys: repro.colour).
+STATISTICS = {
+    "total_change": lambda s: s["total_change"],  # mean CIE76 colour difference to the original
+    # Checkerboard artifacts show in every channel (the paper points at peaks in the a and b
+    # histograms), so we take the mean of the three channels' Nyquist power shares.
+    "checkerboard_energy": lambda s: sum(s["checkerboard"][c] for c in "Lab") / 3,
+    "luminance_range_ratio": lambda s: s["L_range"] / s["L_range_original"],  # < 1: compressed
+    "mean_a_shift": lambda s: s["mean_shift"]["a"],  # > 0: towards red/magenta (pink)
+    "mean_b_shift": lambda s: s["mean_shift"]["b"],  # > 0: towards yellow (less blue)
+}
+
+
 def _stat(results: Results, key: str) -> dict[str, float]:
-    """``lab[ae][key]`` for every fine-tuned AE that has it."""
+    """The statistic ``key`` for every fine-tuned AE that has LAB statistics."""
     if not results.lab:
         raise NotMeasured("no LAB statistics in the results")
-    values = {ae: float(stats[key]) for ae, stats in results.lab.items()
-              if ae.startswith("A_") and ae != "A_S" and isinstance(stats, dict) and key in stats}
+    values = {}
+    for ae, stats in results.lab.items():
+        if ae.startswith("A_") and ae != "A_S" and isinstance(stats, dict):
+            try:
+                values[ae] = float(STATISTICS[key](stats))
+            except (KeyError, ZeroDivisionError):
+                continue
     if len(values) < 2:
         raise NotMeasured(f"LAB statistic {key!r} for fewer than two fine-tuned AEs")
     return values

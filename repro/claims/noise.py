@@ -6,16 +6,21 @@ import numpy as np
 
 from repro.claims import tolerances as tol
 from repro.claims.core import NotMeasured, Outcome, claim, need
-from repro.results import Results
+from repro.results import Results, ae_name
 
 _NOISE_TOL = f"a rise of at most {tol.NOISE_RISE} between consecutive levels counts as falling (binomial noise near chance)"
 
 
 def _curves(results: Results, setting: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Noise curves of each classifier alone ("none"), with A_S ("A_S") or with its own AE ("A_i")."""
     if not results.noise:
         raise NotMeasured("no noise sweep in the results")
     levels = np.asarray(results.noise["levels"], dtype=float)
-    table = results.noise["top1"].get(setting)
+    top1 = results.noise["top1"]
+    if setting == "A_i":
+        table = {c: top1[ae_name(c)][c] for c in results.classifiers if c in top1.get(ae_name(c), {})}
+    else:
+        table = top1.get(setting, {})
     if not table:
         raise NotMeasured(f"no noise curves for {setting!r}")
     return levels, {c: np.asarray(v, dtype=float) for c, v in table.items()}

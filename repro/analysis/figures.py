@@ -1,0 +1,138 @@
+"""Figures of Sec. 3.4: the sorted RRC curve (Fig. 6) and Hasse diagrams of concept lattices (Fig. 7).
+
+Figures are built with :class:`matplotlib.figure.Figure` directly, not through pyplot, so nothing
+depends on a display or on pyplot's global state and PNGs render with the Agg canvas
+(``fig.savefig("x.png")``). Every function takes an optional ``ax`` to draw into and returns the Figure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from repro.analysis.lattice import Lattice
+
+
+def _new_ax(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
+    if ax is not None:
+        return ax.figure, ax
+    fig = Figure(figsize=figsize, layout="constrained")
+    return fig, fig.subplots()
+
+
+def composition_label(ae: str, classifier: str) -> str:
+    """``A_i∘j`` for an AE named after its classifier ``i`` (a name that already starts with ``A_`` is kept).
+
+    >>> composition_label("V", "R"), composition_label("A_V", "R")
+    ('A_V∘R', 'A_V∘R')
+    """
+    ae = str(ae)
+    return f"{ae if ae.startswith('A_') else 'A_' + ae}∘{classifier}"
+
+
+def plot_rrc_curve(
+    rrc: np.ndarray,
+    ae_names: Sequence[str],
+    classifier_names: Sequence[str],
+    ax: Axes | None = None,
+    thresholds: Sequence[float] = (),
+    max_labels: int = 80,
+) -> Figure:
+    """All RRC values sorted ascending, each point labelled ``A_i∘j`` (Fig. 6 of the paper).
+
+    ``rrc[i, j]`` is RRC(A_i∘j) (rows: AEs, columns: classifiers). ``thresholds`` draws horizontal
+    reference lines (e.g. the t of Fig. 7). Tick labels are left out above ``max_labels`` points.
+    """
+    a = np.asarray(rrc, dtype=float)
+    if a.shape != (len(ae_names), len(classifier_names)):
+        raise ValueError(f"plot_rrc_curve: rrc of shape {a.shape} for {len(ae_names)} AEs x {len(classifier_names)} classifiers")
+    labels = [composition_label(ae, c) for ae in ae_names for c in classifier_names]
+    values = a.ravel()
+    order = np.argsort(values, kind="stable")
+    n = len(values)
+    fig, ax = _new_ax(ax, (max(5.0, 0.28 * n + 1.5), 4.0))
+    x = np.arange(n)
+    ax.plot(x, values[order], marker="o", markersize=4, linewidth=1, color="tab:blue")
+    for t in thresholds:
+        ax.axhline(t, linestyle="--", linewidth=0.8, color="tab:gray")
+        ax.annotate(f"t = {t:g}", (1.0, t), xycoords=("axes fraction", "data"), ha="right", va="bottom", fontsize=8, color="tab:gray")
+    if n <= max_labels:
+        ax.set_xticks(x, [labels[k] for k in order], rotation=90, fontsize=8)
+    ax.set_xlim(-0.5, max(n - 0.5, 0.5))
+    ax.set_ylabel("RRC")
+    ax.set_xlabel("A_i∘j, sorted by RRC")
+    ax.grid(axis="y", linewidth=0.3)
+    return fig
+
+
+def _layout(lattice: Lattice) -> dict[int, tuple[float, float]]:
+    """Node positions: one layer per distinct extent size (top concept highest), nodes of a layer ordered by
+    the mean x of their upper covers (barycentre heuristic, fewer crossings) and spread 1 apart."""
+    sizes = sorted({len(c.extent) for c in lattice.concepts}, reverse=True)
+    layer_of = {s: k for k, s in enumerate(sizes)}
+    layers: list[list[int]] = [[] for _ in sizes]
+    for k, c in enumerate(lattice.concepts):
+        layers[layer_of[len(c.extent)]].append(k)
+    uppers: dict[int, list[int]] = {k: [] for k in range(len(lattice.concepts))}
+    for lo, up in lattice.edges:
+        uppers[lo].append(up)
+    pos: dict[int, tuple[float, float]] = {}
+    for depth, nodes in enumerate(layers):
+        def bary(k: int) -> float:
+            xs = [pos[u][0] for u in uppers[k] if u in pos]
+            return float(np.mean(xs)) if xs else 0.0
+
+        nodes = sorted(nodes, key=lambda k: (bary(k), k))
+        width = len(nodes)
+        for r, k in enumerate(nodes):
+            pos[k] = (r - (width - 1) / 2, -float(depth))
+    return pos
+
+
+def _wrap(names: Sequence[str], per_line: int = 3) -> str:
+    return "\n".join(", ".join(names[s : s + per_line]) for s in range(0, len(names), per_line))
+
+
+def plot_lattice(lattice: Lattice, ax: Axes | None = None, title: str | None = None) -> Figure:
+    """Hasse diagram of ``lattice`` with reduced labelling (Fig. 7 of the paper).
+
+    The top concept (all objects) is at the top, layers by extent size, straight cover edges. Each object
+    (classifier) is written ABOVE its object concept and each attribute (AE) BELOW its attribute concept,
+    so a classifier has exactly the AEs written at or above its node along upward paths.
+    """
+    pos = _layout(lattice)
+    n_layers = len({p[1] for p in pos.values()})
+    widest = max(sum(1 for p in pos.values() if p[1] == y) for y in {p[1] for p in pos.values()})
+    fig, ax = _new_ax(ax, (max(4.0, 1.6 * widest + 1.0), max(3.0, 1.5 * n_layers + 0.5)))
+    fontsize = 9 if len(lattice.concepts) <= 12 else 7
+    # a white box keeps labels readable where cover edges pass through them
+    box = dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="none", alpha=0.85)
+    for lo, up in lattice.edges:
+        (x0, y0), (x1, y1) = pos[lo], pos[up]
+        ax.plot([x0, x1], [y0, y1], color="black", linewidth=0.8, zorder=1)
+    xs = [pos[k][0] for k in range(len(lattice.concepts))]
+    ys = [pos[k][1] for k in range(len(lattice.concepts))]
+    ax.scatter(xs, ys, s=90, facecolor="white", edgecolor="black", linewidth=1.0, zorder=2)
+    obj_at: dict[int, list[str]] = {}
+    for g in lattice.objects:
+        obj_at.setdefault(lattice.object_concept(g), []).append(g)
+    attr_at: dict[int, list[str]] = {}
+    for m in lattice.attributes:
+        attr_at.setdefault(lattice.attribute_concept(m), []).append(m)
+    for k, names in obj_at.items():
+        x, y = pos[k]
+        ax.annotate(_wrap(names), (x, y), xytext=(0, 7), textcoords="offset points", ha="center", va="bottom",
+                    fontsize=fontsize, color="tab:blue", zorder=3, bbox=box)
+    for k, names in attr_at.items():
+        x, y = pos[k]
+        ax.annotate(_wrap(names), (x, y), xytext=(0, -7), textcoords="offset points", ha="center", va="top",
+                    fontsize=fontsize, color="tab:red", zorder=3, bbox=box)
+    ax.set_xlim(min(xs) - 0.8, max(xs) + 0.8)
+    ax.set_ylim(min(ys) - 0.6, max(ys) + 0.6)
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return fig
