@@ -1,0 +1,185 @@
+"""Stage 4: measure everything the claims need and write ``<out>/results.json`` (schema: repro.results).
+
+Loads the classifiers, A_S and every A_i from their model files and calls
+:func:`repro.evaluation.measure` on the test set (Table 1, the cross grid of Table 2, the noise sweep,
+nMI, LAB statistics and the Fig. 3 panel); adds the pretraining curves (and draws Fig. 2), the
+classifiers' and fine-tuning's training records, the time of every stage and the provenance; writes
+the file atomically. Runs on rank 0 only under torchrun (evaluation is cheap next to training).
+The stage's key (config and a digest of its input units' done.json) is stored in
+``provenance.stage_key``; a rerun with the same key is skipped.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from repro import distributed
+from repro.checkpoint import read_json, write_json_atomic
+from repro.data import eval_loader
+from repro.errors import ReproError
+from repro.pipeline import RunContext, fmt_time, keys, load_classifier, load_segnet, upstream_digest
+from repro.provenance import provenance
+from repro.results import SCHEMA_VERSION, ae_name
+
+FIG2_NAME = "fig2_mse.png"
+
+
+def _done_summary(path: Path) -> dict[str, Any]:
+    done = read_json(path / "done.json")
+    if not done:
+        raise ReproError(f"evaluate: {path / 'done.json'} is missing; run the earlier stages first (`repro run`)")
+    return done["summary"]
+
+
+def run(ctx: RunContext) -> dict[str, Any]:
+    cfg = ctx.cfg
+    ks = cfg.classifiers.keys
+    key = f"{keys.evaluate(cfg)}-" + upstream_digest(
+        ctx.unit_dir("pretrain"), *(ctx.unit_dir("classifiers", k) for k in ks),
+        *(ctx.unit_dir("finetune", ae_name(k)) for k in ks))
+    if "evaluate" not in ctx.force:
+        old = read_json(ctx.results_path)
+        if old and old.get("provenance", {}).get("stage_key") == key:
+            ctx.info(f"evaluate: cached ({_line(old)})")
+            return {"results": str(ctx.results_path), "cached": True}
+    if not ctx.is_main:  # no collective calls follow, so the other processes may simply finish
+        return {}
+    return _evaluate(ctx, key)
+
+
+def _evaluate(ctx: RunContext, key: str) -> dict[str, Any]:
+    cfg = ctx.cfg
+    ks = list(cfg.classifiers.keys)
+    t0 = time.monotonic()
+    expected = {
+        "pretrain": ctx.unit_dir("pretrain"),
+        **{f"classifier {k}": ctx.unit_dir("classifiers", k) for k in ks},
+        **{f"finetune {ae_name(k)}": ctx.unit_dir("finetune", ae_name(k)) for k in ks},
+    }
+    expected_keys = {"pretrain": keys.pretrain(cfg), **{f"classifier {k}": keys.classifier(cfg, k) for k in ks},
+                     **{f"finetune {ae_name(k)}": keys.finetune(cfg, k) for k in ks}}
+    for what, folder in expected.items():
+        done = read_json(folder / "done.json")
+        if not done or not str(done.get("key", "")).startswith(expected_keys[what]):
+            raise ReproError(f"evaluate: {what} is not finished for this configuration ({folder}); "
+                             "run the earlier stages first (`repro run` does all)")
+    pre = _done_summary(expected["pretrain"])
+    clf_summaries = {k: _done_summary(expected[f"classifier {k}"]) for k in ks}
+    ft_summaries = {ae_name(k): _done_summary(expected[f"finetune {ae_name(k)}"]) for k in ks}
+
+    classifiers = {k: load_classifier(expected[f"classifier {k}"] / "model.pt", ctx.device).freeze() for k in ks}
+    pretrained_ae = load_segnet(expected["pretrain"] / "model.pt", ctx.device)
+    fine_tuned = {k: load_segnet(expected[f"finetune {ae_name(k)}"] / "model.pt", ctx.device) for k in ks}
+    loader = eval_loader(cfg, ctx.cache, ctx.device, progress=ctx.progress)
+
+    from repro.evaluation import measure
+
+    ctx.info(f"evaluate: {len(loader.dataset):,} test images, {len(ks)} classifiers, {1 + len(ks)} autoencoders, "
+             f"noise sweep on {cfg.evaluate.noise_images or len(loader.dataset):,} images x "
+             f"{len(cfg.evaluate.noise_levels)} levels")
+    measured = measure(
+        classifiers, pretrained_ae, fine_tuned, loader, device=ctx.device,
+        noise_levels=cfg.evaluate.noise_levels, noise_seed=cfg.evaluate.noise_seed,
+        noise_images=cfg.evaluate.noise_images, nmi_bins=cfg.evaluate.nmi_bins, figures_dir=ctx.figures,
+        progress=ctx.progress, autocast_dtype=torch.bfloat16 if cfg.precision == "bf16" else None,
+    )
+    curves = {k: v for k, v in pre["curves"].items() if k in ("images_seen", "train_mse", "val_mse", "lr")}
+    figures = dict(measured.pop("figures", {}) or {})
+    fig2 = plot_mse_curves(curves, ctx.figures / FIG2_NAME, title=f"SegNet pretraining ({cfg.scale} scale)")
+    if fig2:
+        figures["fig2_mse"] = f"{ctx.figures.name}/{FIG2_NAME}"
+    eval_time = time.monotonic() - t0
+    timings = {
+        "pretrain": pre["time_s"],
+        "classifiers": sum(s["time_s"] for s in clf_summaries.values()),
+        "finetune": sum(s["time_s"] for s in ft_summaries.values()),
+        "evaluate": eval_time,
+        "per_unit": {"A_S": pre["time_s"], **{k: s["time_s"] for k, s in clf_summaries.items()},
+                     **{a: s["time_s"] for a, s in ft_summaries.items()}},
+    }
+    timings["total"] = timings["pretrain"] + timings["classifiers"] + timings["finetune"] + eval_time
+    results: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "scale": cfg.scale,
+        "classifiers": ks,
+        **measured,
+        "pretrain": {**curves, "epochs": pre["epochs"], "images": pre["images"]},
+        "classifier_training": {
+            k: {"source": s["source"], "epochs": s["epochs"], "top1": s["top1"], "top5": s["top5"],
+                "parameters": s["parameters"], "train_loss": s["train_loss"], "train_top1": s["train_top1"]}
+            for k, s in clf_summaries.items()
+        },
+        "finetune": {
+            a: {"classifier": s["classifier"], "trainable": s["trainable"], "epochs": s["epochs"], "images": s["images"],
+                "train_loss": s["train_loss"], "train_top1": s["train_top1"], "classifier_unchanged": s["classifier_unchanged"]}
+            for a, s in ft_summaries.items()
+        },
+        "timings_s": timings,
+        "figures": figures,
+        "provenance": {**provenance(cfg, ctx.device, _seeds(ctx), distributed.info().world_size), "stage_key": key},
+    }
+    write_json_atomic(ctx.results_path, results)
+    ctx.info(f"evaluate: done ({_line(results)}); wrote {ctx.results_path}")
+    return {"results": str(ctx.results_path), "cached": False, "time_s": eval_time}
+
+
+def _seeds(ctx: RunContext) -> dict[str, int]:
+    from repro.pipeline import seed_for
+
+    ks = ctx.cfg.classifiers.keys
+    return {"pretrain": seed_for(ctx.cfg.seed, "pretrain"),
+            **{f"classifier:{k}": seed_for(ctx.cfg.seed, "classifier", k) for k in ks},
+            **{f"finetune:{k}": seed_for(ctx.cfg.seed, "finetune", k) for k in ks},
+            "noise": ctx.cfg.evaluate.noise_seed}
+
+
+def _line(results: dict[str, Any]) -> str:
+    top1 = results["accuracy"]["top1"]
+    parts = []
+    for k in results["classifiers"]:
+        a = ae_name(k)
+        row = [f"{top1['none'][k]:.3f}", f"{top1['A_S'][k]:.3f}"]
+        if a in top1:
+            row.append(f"{top1[a][k]:.3f}")
+        parts.append(f"{k} {'/'.join(row)}")
+    t = results.get("timings_s", {})
+    return "top-1 i/A_S∘i/A_i∘i: " + ", ".join(parts) + (f"; total {fmt_time(t['total'])}" if "total" in t else "")
+
+
+def plot_mse_curves(curves: dict[str, list], path: Path, title: str = "") -> bool:
+    """Fig. 2: training and validation MSE against images seen (log scale), lr cuts marked."""
+    xs = curves.get("images_seen") or []
+    if len(xs) < 2:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.6), dpi=120)
+    train = [(x, y) for x, y in zip(xs, curves["train_mse"]) if y is not None]
+    if train:
+        ax.plot(*zip(*train), marker="o", ms=3, label="training MSE (window mean)")
+    ax.plot(xs, curves["val_mse"], marker="s", ms=3, label="validation MSE")
+    lrs = curves.get("lr") or []
+    for i in range(1, len(lrs)):
+        if lrs[i] < lrs[i - 1]:
+            ax.axvline(xs[i], color="grey", lw=0.8, ls=":")
+    ax.set_xlabel("images seen")
+    ax.set_ylabel("MSE")
+    ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    from repro.checkpoint import atomic_write
+
+    atomic_write(path, lambda fh: fig.savefig(fh, format="png", metadata={"Software": None}))
+    plt.close(fig)
+    return True

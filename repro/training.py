@@ -1,0 +1,404 @@
+"""Training steps shared by every stage: one epoch, a resumable multi-epoch loop, accuracy, and the AE
+pretraining loop with Sec. 3.2's plateau schedule.
+
+:class:`Trainer` owns resumability: it checkpoints (atomically, rank 0 only) every
+``checkpoint_every_steps`` steps, every ``checkpoint_every_s`` seconds and at every epoch end, and on
+start continues from the last checkpoint whose key matches. Because the data order and augmentation
+are functions of (seed, epoch, image) and the RNG states are restored, a run killed at any moment and
+restarted computes exactly the batches, in the same order, that an uninterrupted run would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+
+from repro import distributed
+from repro.checkpoint import load_train_state, save_train_state, set_rng_state, unwrap
+from repro.data import EpochSampler, ImageDataset, make_loader
+
+FAULT_ENV = "REPRO_FAULT_KILL"  # "unit:step": SIGKILL this process after that step (tests of resume)
+
+
+def autocast(device: str, precision: str):
+    """bf16 autocast when asked for (gpu and paper scales), a no-op context otherwise."""
+    if precision == "bf16":
+        return torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def to_device(images: torch.Tensor, device: str, channels_last: bool) -> torch.Tensor:
+    images = images.to(device, non_blocking=True)
+    if channels_last and images.dim() == 4:
+        images = images.contiguous(memory_format=torch.channels_last)
+    return images
+
+
+def _maybe_fault(unit: str, step: int, resumed: bool) -> None:
+    """Test hook: ``REPRO_FAULT_KILL=unit:step`` kills this process with SIGKILL right after global step
+    ``step`` of ``unit``, unless the unit was resumed from a checkpoint in this process (so the rerun,
+    with the same environment, goes through)."""
+    spec = os.environ.get(FAULT_ENV)
+    if not spec or resumed:
+        return
+    name, _, at = spec.rpartition(":")
+    if name == unit and at.isdigit() and int(at) == step:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+@dataclass
+class Trainer:
+    """A resumable training loop over epochs of a seeded :class:`EpochSampler`.
+
+    ``compute`` maps (images, labels) on device to (loss, logits or None) for one batch; the loop does
+    backward, the optimiser step and the per-step scheduler. ``after_step`` runs after every step with
+    the trainer and the batch loss (the pretraining loop hooks its plateau checks there); state of such
+    hooks is checkpointed through ``extra_state`` / ``load_extra``.
+    """
+
+    unit: str  # e.g. "pretrain", "classifier:L", "finetune:A_L" (progress bars, logs, fault hook)
+    key: str
+    state_path: Path
+    model: torch.nn.Module  # possibly DDP-wrapped; checkpoints hold the unwrapped state
+    optimizer: torch.optim.Optimizer
+    compute: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor | None]]
+    dataset: ImageDataset
+    seed: int
+    epochs: int
+    batch_size: int  # global batch
+    device: str = "cpu"
+    precision: str = "fp32"
+    channels_last: bool = False
+    num_workers: int = 0
+    scheduler: Any = None  # stepped after every optimiser step (None: constant lr)
+    checkpoint_every_steps: int = 0
+    checkpoint_every_s: float = 300.0
+    progress: bool = True
+    set_train_mode: Callable[[], None] | None = None
+    after_step: Callable[["Trainer", torch.Tensor], None] | None = None  # e.g. the plateau checks
+    extra_state: Callable[[], dict[str, Any]] | None = None
+    load_extra: Callable[[dict[str, Any]], None] | None = None
+    track_accuracy: bool = True  # compute returns logits: log top-1 training accuracy
+    history: dict[str, Any] = field(default_factory=lambda: {"epoch": [], "loss": [], "acc": [], "lr": []})
+    # filled while running
+    epoch: int = 0
+    step: int = 0  # next step within the epoch
+    images_seen: int = 0
+    resumed: bool = False
+    prior_elapsed_s: float = 0.0  # training time spent by earlier processes (restored on resume)
+
+    def __post_init__(self) -> None:
+        self._start = time.monotonic()
+        dist = distributed.info()
+        self.local_batch = distributed.local_batch_size(self.batch_size, f"{self.unit} batch_size")
+        self.sampler = EpochSampler(self.dataset, seed=self.seed, num_replicas=dist.world_size, rank=dist.rank)
+        self.steps_per_epoch = len(self.sampler) // self.local_batch
+        if self.steps_per_epoch < 1:
+            from repro.errors import ReproError
+
+            raise ReproError(f"{self.unit}: {len(self.dataset)} images do not fill one batch of {self.batch_size}")
+        self.total_steps = self.steps_per_epoch * self.epochs
+
+    # --- state ---------------------------------------------------------------------------------
+    def save(self) -> None:
+        if not distributed.info().is_main:
+            return
+        self.history["elapsed_s"] = self.elapsed_s
+        save_train_state(
+            self.state_path, key=self.key, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler,
+            epoch=self.epoch, step=self.step, images_seen=self.images_seen, history=self.history,
+            extra=self.extra_state() if self.extra_state else None,
+        )
+
+    def try_resume(self) -> bool:
+        state = load_train_state(self.state_path, self.key)
+        if state is None:
+            return False
+        unwrap(self.model).load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None and state["scheduler"] is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        self.epoch, self.step, self.images_seen = state["epoch"], state["step"], state["images_seen"]
+        self.history = state["history"]
+        self.prior_elapsed_s = float(self.history.get("elapsed_s", 0.0))
+        self._start = time.monotonic()
+        if self.load_extra:
+            self.load_extra(state["extra"])
+        set_rng_state(state["rng"])
+        self.resumed = True
+        return True
+
+    def _check_finite(self, loss_sum: float) -> None:
+        """Stop with a clear message, instead of checkpointing NaN weights, when training diverged."""
+        if not math.isfinite(loss_sum):
+            from repro.errors import ReproError
+
+            raise ReproError(f"{self.unit}: training diverged (loss {loss_sum} by epoch {self.epoch + 1}, step "
+                             f"{self.step}); lower its learning rate with --set (e.g. classifiers.lr) and rerun")
+
+    @property
+    def elapsed_s(self) -> float:
+        """Training time of this unit so far, over every process that worked on it."""
+        return self.prior_elapsed_s + time.monotonic() - self._start
+
+    @property
+    def global_step(self) -> int:
+        return self.epoch * self.steps_per_epoch + self.step
+
+    # --- loop ----------------------------------------------------------------------------------
+    def fit(self, resume: bool = True) -> dict[str, list]:
+        """Train to the end of the last epoch, first continuing from a matching checkpoint if ``resume``."""
+        if resume:
+            self.try_resume()
+        bar = None
+        if self.progress and distributed.info().is_main:
+            from tqdm import tqdm
+
+            bar = tqdm(total=self.total_steps, initial=self.global_step, desc=self.unit, unit="step",
+                       dynamic_ncols=True, leave=False)
+        try:
+            while self.epoch < self.epochs:
+                mean_loss, acc = self.train_one_epoch(bar)
+                self.history["epoch"].append(self.epoch + 1)
+                self.history["loss"].append(mean_loss)
+                self.history["acc"].append(acc)
+                self.history["lr"].append(self.optimizer.param_groups[0]["lr"])
+                self.epoch += 1
+                self.step = 0
+                self.save()
+        finally:
+            if bar is not None:
+                bar.close()
+        return self.history
+
+    def train_one_epoch(self, bar=None) -> tuple[float, float | None]:
+        """Run epoch ``self.epoch`` from step ``self.step`` to its end; return its mean training loss and
+        top-1 training accuracy (this process's batches).
+
+        The running sums live in float64 tensors (no host sync per step) and are checkpointed exactly in
+        ``history["partial"]``, so a resumed epoch reports the same means as an uninterrupted one.
+        """
+        if self.set_train_mode:
+            self.set_train_mode()
+        else:
+            self.model.train()
+        self.sampler.set_position(self.epoch, self.step * self.local_batch)
+        loader = make_loader(self.dataset, self.local_batch, sampler=self.sampler, num_workers=self.num_workers,
+                             device=self.device, drop_last=True)
+        partial = self.history.get("partial") or {"loss": 0.0, "correct": 0.0, "n": 0}
+        sums = torch.tensor([partial["loss"], partial["correct"]], dtype=torch.float64, device=self.device)
+        n = int(partial["n"])
+        last_save = time.monotonic()
+        for images, labels in loader:
+            images = to_device(images, self.device, self.channels_last)
+            labels = labels.to(self.device, non_blocking=True)
+            self.optimizer.zero_grad(set_to_none=True)
+            with autocast(self.device, self.precision):
+                loss, logits = self.compute(images, labels)
+            loss.backward()
+            self.optimizer.step()
+            if self.scheduler is not None:
+                self.scheduler.step()
+            loss = loss.detach()
+            sums[0] += loss.double() * images.shape[0]
+            if logits is not None:
+                sums[1] += (logits.detach().argmax(1) == labels).sum()
+            n += int(images.shape[0])
+            self.step += 1
+            self.images_seen += self.batch_size
+            if self.after_step is not None:
+                self.after_step(self, loss)
+            if bar is not None:
+                bar.update(1)
+                if self.step % 10 == 0 or self.step == self.steps_per_epoch:
+                    bar.set_postfix(loss=f"{float(loss):.4f}", lr=f"{self.optimizer.param_groups[0]['lr']:.3g}")
+            if self.step < self.steps_per_epoch and (
+                (self.checkpoint_every_steps and self.global_step % self.checkpoint_every_steps == 0)
+                or time.monotonic() - last_save >= self.checkpoint_every_s
+            ):
+                self.history["partial"] = {"loss": float(sums[0]), "correct": float(sums[1]), "n": n}
+                self._check_finite(self.history["partial"]["loss"])
+                self.save()
+                last_save = time.monotonic()
+            _maybe_fault(self.unit, self.global_step, self.resumed)
+        self.history["partial"] = None
+        self._check_finite(float(sums[0]))
+        n = max(n, 1)
+        return float(sums[0]) / n, (float(sums[1]) / n if self.track_accuracy else None)
+
+
+@torch.no_grad()
+def evaluate_accuracy(forward: Callable[[torch.Tensor], torch.Tensor], loader, *, device: str = "cpu",
+                      precision: str = "fp32", channels_last: bool = False, progress: bool = False,
+                      desc: str = "eval") -> dict[str, float]:
+    """Top-1 and top-5 accuracy of ``forward`` (images in [0, 1] -> logits) over ``loader``."""
+    top1 = top5 = n = 0
+    it = loader
+    if progress and distributed.info().is_main:
+        from tqdm import tqdm
+
+        it = tqdm(loader, desc=desc, unit="batch", leave=False, dynamic_ncols=True)
+    for images, labels in it:
+        images = to_device(images, device, channels_last)
+        labels = labels.to(device)
+        with autocast(device, precision):
+            logits = forward(images)
+        k = min(5, logits.shape[1])
+        pred = logits.float().topk(k, dim=1).indices
+        hit = pred == labels[:, None]
+        top1 += int(hit[:, 0].sum())
+        top5 += int(hit.any(1).sum())
+        n += int(labels.shape[0])
+    return {"top1": top1 / max(n, 1), "top5": top5 / max(n, 1), "n": n}
+
+
+@torch.no_grad()
+def mean_squared_error(ae: torch.nn.Module, loader, *, device: str, precision: str = "fp32",
+                       channels_last: bool = False) -> float:
+    """Mean per-pixel MSE of ``ae``'s reconstructions over ``loader`` (eval mode; the caller restores)."""
+    total, count = 0.0, 0
+    for images, _ in loader:
+        images = to_device(images, device, channels_last)
+        with autocast(device, precision):
+            rec = ae(images)
+        total += float(F.mse_loss(rec.float(), images.float(), reduction="sum"))
+        count += images.numel()
+    return total / max(count, 1)
+
+
+# --- Sec. 3.2: the plateau schedule -----------------------------------------------------------------
+
+
+class PlateauSchedule:
+    """The pretraining lr schedule of Sec. 3.2.
+
+    The mean training loss over the last ``check_every`` images is checked each time that many images
+    have been seen; when it has not improved on the best check for ``patience`` consecutive checks
+    (paper: two), the lr is multiplied by ``factor`` (paper: 0.2) and the count starts over. The paper
+    checks the training loss: on YFCC100m every image is new, so it is an unbiased estimate of the
+    generalisation error (Sec. 3.2).
+
+    >>> import torch
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    >>> s = PlateauSchedule(opt, check_every=2)
+    >>> [s.check(v) for v in (1.0, 0.9, 0.95, 0.91, 0.92, 0.5)]
+    [False, False, False, True, False, False]
+    >>> opt.param_groups[0]["lr"]
+    0.2
+    """
+
+    def __init__(self, optimizer: torch.optim.Optimizer, check_every: int, patience: int = 2, factor: float = 0.2):
+        self.optimizer = optimizer
+        self.check_every = int(check_every)
+        self.patience = int(patience)
+        self.factor = float(factor)
+        self.best = math.inf
+        self.bad_checks = 0
+        self.window_loss = 0.0  # sum of per-image losses since the last check (this process)
+        self.window_images = 0
+        self.next_check = self.check_every  # in images seen (all processes)
+
+    def check(self, mean_loss: float) -> bool:
+        """Record one check; returns whether the lr was cut."""
+        if mean_loss < self.best:
+            self.best = mean_loss
+            self.bad_checks = 0
+            return False
+        self.bad_checks += 1
+        if self.bad_checks >= self.patience:
+            for group in self.optimizer.param_groups:
+                group["lr"] *= self.factor
+            self.bad_checks = 0
+            return True
+        return False
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "bad_checks": self.bad_checks, "window_loss": self.window_loss,
+                "window_images": self.window_images, "next_check": self.next_check,
+                "lr": [g["lr"] for g in self.optimizer.param_groups]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best, self.bad_checks = state["best"], state["bad_checks"]
+        self.window_loss, self.window_images = state["window_loss"], state["window_images"]
+        self.next_check = state["next_check"]
+        for group, lr in zip(self.optimizer.param_groups, state["lr"]):
+            group["lr"] = lr
+
+
+def pretrain_autoencoder(
+    *, ae: torch.nn.Module, model: torch.nn.Module, dataset: ImageDataset, val_loader, key: str, state_path: Path,
+    seed: int, epochs: int, batch_size: int, lr: float, momentum: float, weight_decay: float, check_every: int,
+    optimizer_name: str = "sgd",
+    patience: int, factor: float, device: str, precision: str = "fp32", channels_last: bool = False,
+    num_workers: int = 0, checkpoint_every_steps: int = 0, checkpoint_every_s: float = 300.0,
+    progress: bool = True, log: Callable[[str], None] | None = None,
+) -> dict[str, list]:
+    """Sec. 3.2: reconstruct with MSE, SGD with momentum (or Adam), lr cut by the plateau schedule.
+
+    ``ae`` is the bare SegNet (validation), ``model`` the same one possibly DDP-wrapped (training).
+    Returns the Fig. 2 curves: images seen, training MSE of each window, validation MSE and lr at
+    each check (the first point, at 0 images, is the untrained AE's validation MSE).
+    """
+    if optimizer_name == "adam":
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr, betas=(momentum, 0.999), weight_decay=weight_decay)
+    else:
+        optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
+    schedule = PlateauSchedule(optimizer, check_every, patience, factor)
+    curves: dict[str, list] = {"images_seen": [], "train_mse": [], "val_mse": [], "lr": []}
+
+    def compute(images, _labels):
+        rec = model(images)
+        return F.mse_loss(rec.float(), images.float()), None
+
+    def validate() -> float:
+        ae.eval()
+        value = mean_squared_error(ae, val_loader, device=device, precision=precision, channels_last=channels_last)
+        ae.train()
+        return value
+
+    def after_step(trainer: Trainer, loss: torch.Tensor) -> None:
+        schedule.window_loss += float(loss) * trainer.local_batch
+        schedule.window_images += trainer.local_batch
+        if trainer.images_seen < schedule.next_check:
+            return
+        totals = distributed.all_reduce_sum(torch.tensor([schedule.window_loss, schedule.window_images],
+                                                         dtype=torch.float64, device=device))
+        mean = float(totals[0] / totals[1])
+        cut = schedule.check(mean)
+        curves["images_seen"].append(trainer.images_seen)
+        curves["train_mse"].append(mean)
+        curves["val_mse"].append(validate())
+        curves["lr"].append(optimizer.param_groups[0]["lr"])
+        if log and cut:
+            log(f"pretrain: loss did not improve for {patience} checks; lr -> {optimizer.param_groups[0]['lr']:.3g}")
+        schedule.window_loss, schedule.window_images = 0.0, 0
+        schedule.next_check += check_every
+
+    trainer = Trainer(
+        unit="pretrain", key=key, state_path=state_path, model=model, optimizer=optimizer, compute=compute,
+        dataset=dataset, seed=seed, epochs=epochs, batch_size=batch_size, device=device, precision=precision,
+        channels_last=channels_last, num_workers=num_workers, scheduler=None,
+        checkpoint_every_steps=checkpoint_every_steps, checkpoint_every_s=checkpoint_every_s, progress=progress,
+        after_step=after_step, track_accuracy=False,
+        extra_state=lambda: {"schedule": schedule.state_dict(), "curves": curves},
+        load_extra=lambda extra: (schedule.load_state_dict(extra["schedule"]), curves.update(extra["curves"])),
+    )
+    if not trainer.try_resume():
+        curves["images_seen"].append(0)
+        curves["train_mse"].append(None)
+        curves["val_mse"].append(validate())
+        curves["lr"].append(lr)
+    history = trainer.fit(resume=False)
+    curves["epoch_loss"] = history["loss"]
+    curves["prior_elapsed_s"] = trainer.prior_elapsed_s
+    curves["images_total"] = trainer.images_seen
+    return curves

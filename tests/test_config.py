@@ -1,0 +1,120 @@
+"""Scales as typed configs, command-line overrides and stage keys (repro.config)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import replace
+
+import pytest
+
+from repro.config import (ALL_CLASSIFIERS, SCALES, RunConfig, apply_overrides, from_dict, parse_classifiers,
+                          scale_config, stage_key, validate)
+from repro.errors import ReproError
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_every_scale_is_valid_and_round_trips(scale):
+    cfg = scale_config(scale)
+    validate(cfg)
+    assert cfg.scale == scale
+    assert set(cfg.classifiers.keys) == set(ALL_CLASSIFIERS)
+    again = from_dict(json.loads(json.dumps(cfg.to_dict())))
+    assert again == cfg
+
+
+def test_scales_differ_where_the_issue_says():
+    smoke, cpu, gpu, paper = (scale_config(s) for s in SCALES)
+    assert smoke.data.dataset == "digits"  # no download
+    assert cpu.data.dataset == gpu.data.dataset == "cifar10"
+    assert paper.data.dataset == "imagenet" and paper.data.pretrain_size == 256 and paper.data.image_size == 224
+    assert paper.ae.width == 1.0 and paper.classifiers.family == "imagenet"
+    assert set(paper.classifiers.pretrained) == {"A", "V", "I", "R"}  # LeNet-5 is trained
+    assert gpu.precision == "bf16" and gpu.channels_last
+    assert gpu.ae.width > cpu.ae.width > smoke.ae.width
+    # Sec. 3.2's schedule everywhere: two checks without improvement, lr x0.2
+    for cfg in (smoke, cpu, gpu, paper):
+        assert cfg.pretrain.patience == 2 and cfg.pretrain.factor == 0.2
+    assert paper.pretrain.optimizer == "sgd" and paper.pretrain.lr == 0.01 and paper.pretrain.momentum == 0.9
+    assert all(cfg.finetune.trainable == "decoder" for cfg in (smoke, cpu, gpu, paper))
+
+
+def test_common_overrides():
+    cfg = apply_overrides(scale_config("cpu"), epochs=3, data="/x", classifiers="l,v", out="o", device="cpu",
+                          seed=7, trainable="both", threads=1)
+    assert cfg.pretrain.epochs == cfg.classifiers.epochs == cfg.finetune.epochs == 3
+    assert cfg.classifiers.epochs_by_key == {}  # --epochs means every unit
+    assert cfg.data.root == "/x" and cfg.classifiers.keys == ("L", "V") and cfg.out == "o"
+    assert (cfg.device, cfg.seed, cfg.finetune.trainable, cfg.threads) == ("cpu", 7, "both", 1)
+
+
+def test_set_any_field_with_its_type():
+    cfg = apply_overrides(scale_config("smoke"), sets=[
+        "pretrain.batch_size=8", "ae.width=1/8", "data.test_limit=none", "evaluate.noise_levels=0,0.5",
+        "classifiers.epochs_by_key=L:3,V:1", "channels_last=true", "finetune.trainable=encoder",
+        "classifiers.keys=r,i",
+    ])
+    assert cfg.pretrain.batch_size == 8 and cfg.ae.width == 0.125 and cfg.data.test_limit is None
+    assert cfg.evaluate.noise_levels == (0.0, 0.5)
+    assert cfg.classifiers.epochs_by_key == {"L": 3, "V": 1} and cfg.classifiers.epochs_for("L") == 3
+    assert cfg.channels_last is True and cfg.finetune.trainable == "encoder"
+    assert cfg.classifiers.keys == ("R", "I")
+
+
+@pytest.mark.parametrize("bad", [
+    "nosuch.field=1", "pretrain.nosuch=1", "pretrain.batch_size=abc", "pretrain.batch_size=0", "finetune.trainable=all",
+    "evaluate.noise_levels=0,2", "channels_last=maybe", "pretrain.batch_size", "classifiers.keys=L,X",
+])
+def test_bad_settings_are_one_line_errors(bad):
+    with pytest.raises(ReproError) as err:
+        apply_overrides(scale_config("smoke"), sets=[bad])
+    assert "\n" not in str(err.value)
+
+
+def test_bad_classifier_list():
+    assert parse_classifiers("R, l") == ("R", "L")
+    for text in ("", "L,L", "L,Q"):
+        with pytest.raises(ReproError, match="--classifiers"):
+            parse_classifiers(text)
+    with pytest.raises(ReproError, match="scale"):
+        scale_config("huge")
+
+
+def test_stage_keys_ignore_operational_fields():
+    cfg = scale_config("cpu")
+    moved = replace(cfg, out="/elsewhere", device="cuda", threads=16, checkpoint_every_s=1.0, compile=True)
+    assert stage_key(cfg.pretrain, cfg.data) == stage_key(moved.pretrain, moved.data)
+    assert stage_key(cfg) == stage_key(moved)
+    assert stage_key(cfg) != stage_key(replace(cfg, seed=1))
+    assert stage_key(cfg.pretrain) != stage_key(replace(cfg.pretrain, lr=0.1))
+
+
+def test_pipeline_keys_follow_their_inputs():
+    from repro.pipeline import keys
+
+    cfg = scale_config("smoke")
+    lr = apply_overrides(cfg, sets=["finetune.lr=0.5"])
+    assert keys.pretrain(cfg) == keys.pretrain(lr) and keys.classifier(cfg, "L") == keys.classifier(lr, "L")
+    assert keys.finetune(cfg, "L") != keys.finetune(lr, "L")
+    width = apply_overrides(cfg, sets=["ae.width=0.25"])
+    assert keys.pretrain(cfg) != keys.pretrain(width)
+    assert keys.finetune(cfg, "L") != keys.finetune(width, "L")  # downstream of A_S
+    assert keys.classifier(cfg, "L") == keys.classifier(width, "L")
+    # one classifier's epochs do not touch another's unit
+    ep = apply_overrides(cfg, sets=["classifiers.epochs_by_key=V:2"])
+    assert keys.classifier(cfg, "L") == keys.classifier(ep, "L") and keys.classifier(cfg, "V") != keys.classifier(ep, "V")
+    assert keys.evaluate(cfg) != keys.evaluate(apply_overrides(cfg, sets=["evaluate.noise_seed=1"]))
+
+
+def test_cli_print_config(capsys):
+    from repro.commands import pipeline as cmd
+
+    parser = argparse.ArgumentParser()
+    cmd.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["run", "--scale", "smoke", "--epochs", "2", "--classifiers", "L,V", "--set",
+                              "pretrain.lr=0.5", "--print-config"])
+    assert args.func(args) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["pretrain"]["epochs"] == 2 and printed["pretrain"]["lr"] == 0.5
+    assert printed["classifiers"]["keys"] == ["L", "V"]
+    assert isinstance(from_dict(printed), RunConfig)
