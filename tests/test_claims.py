@@ -92,3 +92,11 @@ def test_report_is_deterministic(tmp_path):
     build_report(results, tmp_path / "b", resamples=50)
     for name in ("claims.md", "claims.json", "claims.html"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+def test_one_classifier_leaves_cross_claims_unmeasured():
+    one = synthetic(with_bits=False)
+    one.classifiers = ["V"]
+    v = by_id(evaluate(one))
+    assert v["fca.av_keeps_80"].verdict == "not measured"
+    assert v["table1.as_below"].verdict == "holds"

@@ -229,3 +229,15 @@ def test_finetune_check_notices_a_changed_classifier():
     bn = next(m for m in clf.modules() if isinstance(m, torch.nn.BatchNorm2d))
     bn.running_mean += 1
     assert _changed(clf, ref)
+
+
+def test_every_claim_reads_the_smoke_results(smoke_run):
+    """The pipeline's results.json carries every section the claim checks read (schema agreement)."""
+    from repro.claims import evaluate
+    from repro.results import Results
+
+    verdicts = evaluate(Results.from_json(smoke_run / "results.json"), resamples=20)
+    unmeasured = {v.id: v.detail for v in verdicts if v.verdict == "not measured"}
+    assert not unmeasured
+    assert all(v.support is not None for v in verdicts if v.id.startswith(("table1.", "grid.", "rrc.")))
+    assert (smoke_run / "claims.md").is_file() and (smoke_run / "claims.html").is_file()

@@ -89,8 +89,8 @@ def need(results: Results, *classifiers: str) -> None:
 def cross_grid(results: Results) -> CrossGrid:
     """The fine-tuned AEs' grid of a Results, with the classifiers' own accuracies attached."""
     aes = tuple(c for c in results.classifiers if ae_name(c) in results.top1)
-    if not aes:
-        raise NotMeasured("no fine-tuned autoencoders in the results")
+    if len(aes) < 2 or len(results.classifiers) < 2:
+        raise NotMeasured("the cross grid needs at least two classifiers with their fine-tuned AEs")
     values = np.array([[results.top1[ae_name(a)][c] for c in results.classifiers] for a in aes])
     return CrossGrid(aes, tuple(results.classifiers), values, dict(results.top1.get(ALONE, {})))
 

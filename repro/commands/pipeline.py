@@ -96,7 +96,21 @@ def run(args: argparse.Namespace, stages: tuple[str, ...]) -> int:
     try:
         ctx.info(f"command: repro {' '.join(stages) if len(stages) == 1 else 'run'}")
         pipeline.run_stages(ctx, stages)
+        if "evaluate" in stages and ctx.is_main:
+            write_claims_report(ctx)
         ctx.info(f"finished {', '.join(stages)} in {pipeline.fmt_time(time.monotonic() - t0)}; outputs in {ctx.out}")
     finally:
         pipeline.teardown(ctx)
     return 0
+
+
+def write_claims_report(ctx) -> None:
+    """After evaluation, the claims report beside results.json (what `repro report` rebuilds)."""
+    from repro.paper import paper_results
+    from repro.report import build_report
+    from repro.results import Results
+
+    payload = build_report(Results.from_json(ctx.results_path), ctx.out, paper=paper_results())
+    verdicts = [c["verdict"] for c in payload["claims"]]
+    ctx.info(f"claims: {sum(v.startswith('holds') for v in verdicts)} of {len(verdicts)} hold, "
+             f"{sum(v == 'not measured' for v in verdicts)} not measured; report in {ctx.out / 'claims.md'}")
