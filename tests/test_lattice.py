@@ -20,17 +20,10 @@ from repro.analysis.lattice import (
     stable_intervals,
 )
 from repro.analysis.rrc import rrc
+from repro.paper import paper_table2
 
 # The paper's Table 2 (top-1 of A_i∘j; rows A_L, A_A, A_V, A_I, A_R; columns L, A, V, I, R).
-TABLE2 = np.array(
-    [
-        [0.3484, 0.3077, 0.0416, 0.4352, 0.4730],
-        [0.0211, 0.5613, 0.0097, 0.5375, 0.0925],
-        [0.2929, 0.5362, 0.7163, 0.7400, 0.7300],
-        [0.1829, 0.3024, 0.4555, 0.7671, 0.4540],
-        [0.0163, 0.4972, 0.0710, 0.7249, 0.7494],
-    ]
-)
+TABLE2 = paper_table2().values  # paper_claims/data/table2.csv
 NAMES = ["L", "A", "V", "I", "R"]
 AES = [f"A_{n}" for n in NAMES]
 

@@ -93,7 +93,7 @@ def test_load_vgg16_bn_features_errors():
     with pytest.raises(ReproError, match="shape mismatch.*features.0.weight"):
         ae.load_vgg16_bn_features(state)
     del state["features.0.weight"]
-    with pytest.raises(ReproError, match="missing 1 keys.*features.0.weight"):
+    with pytest.raises(ReproError, match="1 missing keys.*features.0.weight"):
         ae.load_vgg16_bn_features(state)
 
 

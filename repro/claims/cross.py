@@ -21,6 +21,12 @@ def _rrc(results: Results) -> tuple[CrossGrid, np.ndarray]:
     return grid, grid.rrc()
 
 
+def _others(grid: CrossGrid, r: np.ndarray, ae: str) -> dict[str, float]:
+    """RRC(A_ae∘j) for every classifier j other than ``ae``."""
+    i = _pair(grid, ae, ae)[0]
+    return {c: float(r[i, j]) for j, c in enumerate(grid.classifiers) if c != ae}
+
+
 def _pair(grid: CrossGrid, ae: str, clf: str) -> tuple[int, int]:
     if ae not in grid.aes or clf not in grid.classifiers:
         raise NotMeasured(f"no A_{ae}∘{clf} in the grid")
@@ -88,9 +94,7 @@ def av_lifts(results: Results) -> Outcome:
 )
 def ai_below(results: Results) -> Outcome:
     need(results, "I")
-    grid, r = _rrc(results)
-    i = _pair(grid, "I", "I")[0]
-    others = {c: r[i, j] for j, c in enumerate(grid.classifiers) if c != "I"}
+    others = _others(*_rrc(results), "I")
     top = max(others, key=others.get)
     return Outcome(others[top] < 0.65, f"max RRC {others[top]:.3f} (A_I∘{top})", float(others[top]))
 
@@ -104,10 +108,7 @@ def ai_below(results: Results) -> Outcome:
 def best_worst(results: Results) -> Outcome:
     need(results, "V", "A")
     grid, r = _rrc(results)
-    means = {}
-    for i, a in enumerate(grid.aes):
-        others = [r[i, j] for j, c in enumerate(grid.classifiers) if c != a]
-        means[a] = float(np.mean(others))
+    means = {a: float(np.mean(list(_others(grid, r, a).values()))) for a in grid.aes if a in grid.classifiers}
     best, worst = max(means, key=means.get), min(means, key=means.get)
     ours = f"highest A_{best} ({means[best]:.3f}), lowest A_{worst} ({means[worst]:.3f})"
     return Outcome(best == "V" and worst == "A", ours, means.get("V"))
@@ -225,9 +226,7 @@ def t09(results: Results) -> Outcome:
 )
 def av_80(results: Results) -> Outcome:
     need(results, "V")
-    grid, r = _rrc(results)
-    i = _pair(grid, "V", "V")[0]
-    others = {c: r[i, j] for j, c in enumerate(grid.classifiers) if c != "V"}
+    others = _others(*_rrc(results), "V")
     low = min(others, key=others.get)
     return Outcome(others[low] >= 0.8, f"min {others[low]:.3f} (A_V∘{low})", float(others[low]))
 

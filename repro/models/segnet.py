@@ -225,21 +225,11 @@ class SegNet(nn.Module):
         features = {k[len("features."):]: v for k, v in state_dict.items() if k.startswith("features.")}
         if not features:
             features = dict(state_dict)
-        own = self.encoder.state_dict()
-        missing = sorted(set(own) - set(features))
-        unexpected = sorted(set(features) - set(own))
-        wrong = sorted(k for k in set(own) & set(features) if tuple(own[k].shape) != tuple(features[k].shape))
-        if missing or unexpected or wrong:
-            parts = []
-            if missing:
-                parts.append(f"missing {len(missing)} keys (e.g. features.{missing[0]})")
-            if unexpected:
-                parts.append(f"{len(unexpected)} unexpected keys (e.g. features.{unexpected[0]})")
-            if wrong:
-                k = wrong[0]
-                parts.append(
-                    f"{len(wrong)} shape mismatches (e.g. features.{k}: {tuple(features[k].shape)} "
-                    f"vs {tuple(own[k].shape)})"
-                )
-            raise ReproError(f"{source} is not a VGG16-BN features state dict: " + "; ".join(parts))
+        from repro.models.weights import describe_mismatch
+
+        # Compared under torchvision's key names, so the message names keys as the file has them.
+        problem = describe_mismatch({f"features.{k}": v for k, v in features.items()},
+                                    {f"features.{k}": v for k, v in self.encoder.state_dict().items()})
+        if problem:
+            raise ReproError(f"{source} is not a VGG16-BN features state dict: {problem}")
         self.encoder.load_state_dict(features, strict=True)
