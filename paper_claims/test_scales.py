@@ -30,19 +30,29 @@ def _run_dir(scale: str):
 
 
 @pytest.fixture(scope="session")
-def scale_report(request):
-    """Run (or resume) the pipeline at the requested scale, then build its claims report."""
-    scale = request.param
-    out = _run_dir(scale)
-    cmd = [sys.executable, "-m", "repro.cli", "run", "--scale", scale, "--out", str(out)]
-    proc = subprocess.run(cmd, env=os.environ.copy())
-    assert proc.returncode == 0, f"`{' '.join(cmd)}` failed with exit code {proc.returncode} (see {out}/run.log)"
+def scale_report():
+    """Run (or resume) the pipeline at a scale, then build its claims report; once per scale and session."""
+    done: dict[str, tuple] = {}
+
+    def get(scale: str):
+        if scale not in done:
+            done[scale] = _run_and_report(scale)
+        return done[scale]
+
+    return get
+
+
+def _run_and_report(scale: str):
     from repro.paper import paper_results
     from repro.report import build_report
     from repro.results import Results
 
+    out = _run_dir(scale)
+    cmd = [sys.executable, "-m", "repro.cli", "run", "--scale", scale, "--out", str(out)]
+    proc = subprocess.run(cmd, env=os.environ.copy())
+    assert proc.returncode == 0, f"`{' '.join(cmd)}` failed with exit code {proc.returncode} (see {out}/run.log)"
     payload = build_report(Results.from_json(out / "results.json"), out, paper=paper_results())
-    return scale, out, {c["id"]: c for c in payload["claims"]}
+    return out, {c["id"]: c for c in payload["claims"]}
 
 
 def _cases():
@@ -51,9 +61,9 @@ def _cases():
             yield pytest.param(scale, cid, marks=getattr(pytest.mark, scale), id=f"{scale}-{cid}")
 
 
-@pytest.mark.parametrize("scale_report, claim_id", list(_cases()), indirect=["scale_report"])
-def test_claim_on_our_results(scale_report, claim_id):
-    scale, out, verdicts = scale_report
+@pytest.mark.parametrize("scale, claim_id", list(_cases()))
+def test_claim_on_our_results(scale_report, scale, claim_id):
+    out, verdicts = scale_report(scale)
     v = verdicts[claim_id]
     assert v["verdict"], f"{claim_id}: no verdict"
     if scale in STRICT:
@@ -61,10 +71,9 @@ def test_claim_on_our_results(scale_report, claim_id):
         assert v["holds"], f"{claim_id} does not hold at {scale} scale: paper {v['paper']}; ours {v['ours']}"
 
 
-@pytest.mark.parametrize("scale_report", [pytest.param(s, marks=getattr(pytest.mark, s), id=s) for s in SCALES],
-                         indirect=True)
-def test_report_written(scale_report):
-    scale, out, verdicts = scale_report
+@pytest.mark.parametrize("scale", [pytest.param(s, marks=getattr(pytest.mark, s), id=s) for s in SCALES])
+def test_report_written(scale_report, scale):
+    out, verdicts = scale_report(scale)
     assert set(verdicts) == set(CLAIMS)
     for name in ("claims.md", "claims.json", "claims.html", "results.json"):
         assert (out / name).is_file(), name
