@@ -24,7 +24,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from repro.config import RunConfig, resolve_device, stage_key
 from repro.errors import ReproError
@@ -229,6 +229,19 @@ def unit_done(ctx: RunContext, stage: str, unit_dir: Path, key: str) -> dict[str
     done = read_json(unit_dir / "done.json")
     if done and done.get("key") == key and (unit_dir / "model.pt").exists():
         return done
+    return None
+
+
+def reuse_unit(ctx: RunContext, stage: str, label: str, unit_dir: Path, key: str,
+               describe: Callable[[dict[str, Any]], str]) -> dict[str, Any] | None:
+    """The summary of a unit finished for ``key`` (logged as cached), else None; a forced stage's
+    unit is cleared first so that it starts afresh."""
+    done = unit_done(ctx, stage, unit_dir, key)
+    if done:
+        ctx.info(f"{label}: cached ({describe(done['summary'])})")
+        return done["summary"]
+    if stage in ctx.force:
+        clear_unit(ctx, unit_dir)
     return None
 
 

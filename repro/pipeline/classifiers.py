@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from repro import distributed
 from repro.checkpoint import save_model_file
 from repro.data import ImageDataset, num_classes, eval_loader, train_source, train_transform
-from repro.pipeline import RunContext, clear_unit, fmt_time, keys, mark_done, maybe_compile, seed_for, unit_done
+from repro.pipeline import RunContext, fmt_time, keys, mark_done, maybe_compile, reuse_unit, seed_for
 from repro.training import Trainer, evaluate_accuracy
 
 
@@ -38,12 +38,9 @@ def run_one(ctx: RunContext, k: str) -> dict[str, Any]:
     c = cfg.classifiers
     unit_dir = ctx.unit_dir("classifiers", k)
     key = keys.classifier(cfg, k)
-    done = unit_done(ctx, "classifiers", unit_dir, key)
-    if done:
-        ctx.info(f"classifier {k}: cached ({_line(done['summary'])})")
-        return done["summary"]
-    if "classifiers" in ctx.force:
-        clear_unit(ctx, unit_dir)
+    cached = reuse_unit(ctx, "classifiers", f"classifier {k}", unit_dir, key, _line)
+    if cached:
+        return cached
     from repro.models.classifiers import build_classifier
 
     t0 = time.monotonic()

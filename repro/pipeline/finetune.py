@@ -21,8 +21,8 @@ from repro import distributed
 from repro.checkpoint import save_model_file
 from repro.data import ImageDataset, train_source, train_transform
 from repro.errors import ReproError
-from repro.pipeline import (RunContext, clear_unit, fmt_time, keys, load_classifier, load_segnet, mark_done,
-                            maybe_compile, seed_for, unit_done, upstream_digest)
+from repro.pipeline import (RunContext, fmt_time, keys, load_classifier, load_segnet, mark_done, maybe_compile,
+                            reuse_unit, seed_for, upstream_digest)
 from repro.results import ae_name
 from repro.training import Trainer
 
@@ -50,12 +50,9 @@ def run_one(ctx: RunContext, k: str) -> dict[str, Any]:
     name = ae_name(k)
     unit_dir = ctx.unit_dir("finetune", name)
     key = f"{keys.finetune(cfg, k)}-" + upstream_digest(ctx.unit_dir("pretrain"), ctx.unit_dir("classifiers", k))
-    done = unit_done(ctx, "finetune", unit_dir, key)
-    if done:
-        ctx.info(f"finetune {name}: cached ({_line(done['summary'])})")
-        return done["summary"]
-    if "finetune" in ctx.force:
-        clear_unit(ctx, unit_dir)
+    cached = reuse_unit(ctx, "finetune", f"finetune {name}", unit_dir, key, _line)
+    if cached:
+        return cached
     for needed in (ctx.unit_dir("pretrain") / "model.pt", ctx.unit_dir("classifiers", k) / "model.pt"):
         if not needed.exists():
             raise ReproError(f"finetune {name}: {needed} is missing; run `repro pretrain` and `repro classifiers` "

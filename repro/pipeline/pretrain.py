@@ -19,7 +19,7 @@ from repro import distributed
 from repro.checkpoint import save_model_file
 from repro.data import ImageDataset, make_loader, pretrain_transform, eval_source, train_source
 from repro.errors import ReproError
-from repro.pipeline import RunContext, clear_unit, fmt_time, keys, mark_done, maybe_compile, seed_for, unit_done
+from repro.pipeline import RunContext, fmt_time, keys, mark_done, maybe_compile, reuse_unit, seed_for
 from repro.training import pretrain_autoencoder
 
 UNIT = "A_S"
@@ -47,12 +47,9 @@ def run(ctx: RunContext) -> dict[str, Any]:
     cfg = ctx.cfg
     unit_dir = ctx.unit_dir("pretrain")
     key = keys.pretrain(cfg)
-    done = unit_done(ctx, "pretrain", unit_dir, key)
-    if done:
-        ctx.info(f"pretrain: cached ({_line(done['summary'])})")
-        return done["summary"]
-    if "pretrain" in ctx.force:
-        clear_unit(ctx, unit_dir)
+    cached = reuse_unit(ctx, "pretrain", "pretrain", unit_dir, key, _line)
+    if cached:
+        return cached
     t0 = time.monotonic()
     seed = seed_for(cfg.seed, "pretrain")
     torch.manual_seed(seed)  # model initialisation
