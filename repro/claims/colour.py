@@ -70,21 +70,22 @@ def luminance(results: Results) -> Outcome:
                    max(ratio["A_R"], ratio["A_I"]))
 
 
-@claim("colour.ai_b_shift", "3.3.1",
-       "A_I shifts B towards yellow (lack of blue): the largest positive mean b shift among the fine-tuned AEs",
-       "A_I yellow/brown tint (Fig. 3)", resamplable=False)
-def ai_b(results: Results) -> Outcome:
-    shift = _stat(results, "mean_b_shift")
-    if "A_I" not in shift:
-        raise NotMeasured("no LAB statistics for A_I")
-    return Outcome(shift["A_I"] > 0 and max(shift, key=shift.get) == "A_I", _ranked(shift), shift["A_I"])
+def _largest_positive_shift(ae: str, statistic: str):
+    """The claim that ``ae`` shifts a colour channel most, and in the positive direction."""
+
+    def check(results: Results) -> Outcome:
+        shift = _stat(results, statistic)
+        if ae not in shift:
+            raise NotMeasured(f"no LAB statistics for {ae}")
+        return Outcome(shift[ae] > 0 and max(shift, key=shift.get) == ae, _ranked(shift), shift[ae])
+
+    return check
 
 
-@claim("colour.aa_pink", "3.3.1",
-       "A_A gives a pink hue: the largest positive mean a shift (towards magenta) among the fine-tuned AEs",
-       "A_A pink (Fig. 3)", resamplable=False)
-def aa_pink(results: Results) -> Outcome:
-    shift = _stat(results, "mean_a_shift")
-    if "A_A" not in shift:
-        raise NotMeasured("no LAB statistics for A_A")
-    return Outcome(shift["A_A"] > 0 and max(shift, key=shift.get) == "A_A", _ranked(shift), shift["A_A"])
+claim("colour.ai_b_shift", "3.3.1",
+      "A_I shifts B towards yellow (lack of blue): the largest positive mean b shift among the fine-tuned AEs",
+      "A_I yellow/brown tint (Fig. 3)", resamplable=False)(_largest_positive_shift("A_I", "mean_b_shift"))
+
+claim("colour.aa_pink", "3.3.1",
+      "A_A gives a pink hue: the largest positive mean a shift (towards magenta) among the fine-tuned AEs",
+      "A_A pink (Fig. 3)", resamplable=False)(_largest_positive_shift("A_A", "mean_a_shift"))

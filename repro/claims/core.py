@@ -10,7 +10,7 @@ giving a 95% interval for the headline value and the share of resamples in which
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Callable, Iterable
 
 import numpy as np

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 from repro.claims import tolerances as tol
-from repro.claims.core import NotMeasured, Outcome, claim, fmt
+from repro.claims.core import NotMeasured, Outcome, claim
 from repro.results import ALONE, PRETRAINED_AE, Results, ae_name
 
 
-def _drops(results: Results) -> dict[str, float]:
-    """Top-1 points lost by A_S∘i against i, per classifier."""
-    if PRETRAINED_AE not in results.top1 or ALONE not in results.top1:
-        raise NotMeasured("no accuracies of the classifiers alone and with A_S")
-    return {c: 100 * (results.top1[ALONE][c] - results.top1[PRETRAINED_AE][c]) for c in results.classifiers}
+def _accuracy(results: Results, setting: str, clf: str) -> float:
+    """Top-1 of ``clf`` alone ("none"), with A_S ("A_S") or with its own fine-tuned AE ("A_i")."""
+    ae = ae_name(clf) if setting == "A_i" else setting
+    try:
+        return results.top1[ae][clf]
+    except KeyError:
+        raise NotMeasured(f"no top-1 of {clf} with {ae}") from None
 
 
-def _gains(results: Results) -> dict[str, float]:
-    """Top-1 points of A_i∘i over i, per classifier."""
-    missing = [c for c in results.classifiers if ae_name(c) not in results.top1]
-    if missing or ALONE not in results.top1:
-        raise NotMeasured(f"no A_i∘i accuracy for {', '.join(missing) or 'the classifiers alone'}")
-    return {c: 100 * (results.top1[ae_name(c)][c] - results.top1[ALONE][c]) for c in results.classifiers}
+def _difference(results: Results, better: str, worse: str) -> dict[str, float]:
+    """Top-1 points of setting ``better`` over setting ``worse``, per classifier."""
+    return {c: 100 * (_accuracy(results, better, c) - _accuracy(results, worse, c)) for c in results.classifiers}
 
 
 def _points(d: dict[str, float]) -> str:
@@ -33,7 +32,7 @@ def _points(d: dict[str, float]) -> str:
     "all five below, by 1.22 to 3.76 points",
 )
 def as_below(results: Results) -> Outcome:
-    drops = _drops(results)
+    drops = _difference(results, ALONE, PRETRAINED_AE)
     return Outcome(all(v > 0 for v in drops.values()), f"drops (points): {_points(drops)}", min(drops.values()))
 
 
@@ -45,7 +44,7 @@ def as_below(results: Results) -> Outcome:
     tolerance=f"each drop within [1.2, 3.7] up to the printed precision (+-{tol.PRINTED_2DP * 10:.2f} point)",
 )
 def as_drop_range(results: Results) -> Outcome:
-    drops = _drops(results)
+    drops = _difference(results, ALONE, PRETRAINED_AE)
     lo, hi = min(drops.values()), max(drops.values())
     half = tol.PRINTED_2DP * 10  # one printed decimal of a point: 1.2 means [1.15, 1.25)
     holds = lo >= 1.2 - half and hi < 3.7 + half
@@ -59,11 +58,7 @@ def as_drop_range(results: Results) -> Outcome:
     "all five (e.g. V: 67.59 -> 71.65)",
 )
 def ai_recovers(results: Results) -> Outcome:
-    _drops(results)
-    gains = {c: 100 * (results.top1[ae_name(c)][c] - results.top1[PRETRAINED_AE][c])
-             for c in results.classifiers if ae_name(c) in results.top1}
-    if len(gains) < len(results.classifiers):
-        raise NotMeasured("not every classifier has its fine-tuned AE")
+    gains = _difference(results, "A_i", PRETRAINED_AE)
     return Outcome(all(v > 0 for v in gains.values()), f"A_i∘i - A_S∘i (points): {_points(gains)}", min(gains.values()))
 
 
@@ -75,7 +70,7 @@ def ai_recovers(results: Results) -> Outcome:
     tolerance=f"'most' = more than {tol.MOST:.0%} of the classifiers",
 )
 def ai_surpasses_most(results: Results) -> Outcome:
-    gains = _gains(results)
+    gains = _difference(results, "A_i", ALONE)
     above = sorted(c for c, v in gains.items() if v > 0)
     share = len(above) / len(gains)
     return Outcome(share > tol.MOST, f"{len(above)} of {len(gains)} ({', '.join(above) or 'none'}); {_points(gains)}", share)
