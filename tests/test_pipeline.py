@@ -1,6 +1,6 @@
 """The pipeline at the smoke scale, through the real CLI in subprocesses: every stage end to end,
-caching, a resume after SIGKILL that ends with the numbers of an uninterrupted run, and fine-tuning
-with two gloo processes.
+caching, and a resume after SIGKILL that ends with the numbers of an uninterrupted run (two gloo
+processes: tests/test_distributed.py).
 
 The smoke scale runs on scikit-learn's bundled digits, so these tests need no data download.
 """
@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from repro.results import Results
 
@@ -153,45 +152,6 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run(smoke_run, tmp_path):
     got = json.loads((out / "results.json").read_text())
     want = json.loads((ref / "results.json").read_text())
     assert _numbers(got) == _numbers(want)
-
-
-def test_two_process_finetune_agrees_with_one(smoke_run, tmp_path):
-    """torchrun with 2 gloo processes fine-tunes A_V like one process does, within a stated tolerance.
-
-    Both runs see the same images in the same global batches with the same augmentations; they differ
-    in that each process's BatchNorm layers normalise with the statistics of its half of the batch
-    (SyncBatchNorm needs CUDA) and in the order of floating-point sums. Tolerance: the test-set
-    cross-entropy that fine-tuning gains over A_S agrees within 10% between the two runs.
-    """
-    out = tmp_path / "ddp"
-    (out / "ckpt/classifiers").mkdir(parents=True)
-    shutil.copytree(smoke_run / "ckpt/pretrain", out / "ckpt/pretrain")
-    shutil.copytree(smoke_run / "ckpt/classifiers/V", out / "ckpt/classifiers/V")
-    proc = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "repro.cli",
-         "finetune", "--scale", "smoke", "--out", str(out), "--no-progress", "--classifiers", "V"],
-        cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=400)
-    _ok(proc)
-    assert "processes=2" in (out / "run.log").read_text()
-
-    from repro.config import scale_config
-    from repro.data import ImageDataset, eval_source, eval_transform
-    from repro.pipeline import load_classifier, load_segnet
-
-    cfg = scale_config("smoke")
-    src = eval_source(cfg, None)
-    ds = ImageDataset(src, eval_transform(cfg))
-    x = torch.stack([ds[i][0] for i in range(len(ds))])
-    clf = load_classifier(smoke_run / "ckpt/classifiers/V/model.pt").freeze()
-    with torch.no_grad():
-        losses = [F.cross_entropy(clf(load_segnet(p).eval()(x)), src.labels).item() for p in (
-            smoke_run / "ckpt/pretrain/model.pt", smoke_run / "ckpt/finetune/A_V/model.pt",
-            out / "ckpt/finetune/A_V/model.pt")]
-    a_s, one, two = losses
-    assert one < a_s and two < a_s, losses
-    assert abs(two - one) <= 0.10 * (a_s - one), losses
-    a_s_state, two_state = _state(smoke_run / "ckpt/pretrain/model.pt"), _state(out / "ckpt/finetune/A_V/model.pt")
-    assert all(torch.equal(a_s_state[k], two_state[k]) for k in a_s_state if k.startswith("encoder."))
 
 
 def test_missing_data_is_a_one_line_cli_error(tmp_path):
