@@ -13,9 +13,11 @@ Every file holds only tensors and plain Python containers, so it loads with ``we
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -55,9 +57,40 @@ def atomic_write(path: str | Path, write) -> None:
     _fsync_dir(path.parent)
 
 
+def replace_file(src: str | Path, dst: str | Path) -> None:
+    """Rename a finished file over ``dst`` (atomic on one file system) and make the rename durable."""
+    os.replace(src, dst)
+    _fsync_dir(Path(dst).parent)
+
+
+def file_record(path: str | Path) -> dict[str, Any]:
+    """``{"size", "sha256"}`` of a file, recorded when a model is written and checked before it is reused.
+
+    Cheap next to what it guards: 0.02 s for a 30 MB model (cpu scale), 0.16 s for 118 MB (SegNet at
+    width 1), measured on the 2-core development machine.
+    """
+    path = Path(path)
+    with open(path, "rb") as fh:
+        digest = hashlib.file_digest(fh, "sha256").hexdigest()
+    return {"size": path.stat().st_size, "sha256": digest}
+
+
 def save_checkpoint(obj: dict[str, Any], path: str | Path) -> None:
     """``torch.save`` atomically."""
     atomic_write(path, lambda fh: torch.save(obj, fh))
+
+
+def _torch_reason(err: Exception) -> str:
+    """The part of torch's load error that says what is wrong with the file, in one short line.
+
+    Left out: torch's advice to retry with ``weights_only=False``. Every file this package writes loads
+    with ``weights_only=True``, so a file that does not is damaged or not ours, and unpickling it
+    fully would run whatever code it holds.
+    """
+    text = str(err)
+    unpickler = re.search(r"WeightsUnpickler error:\s*(.+)", text)  # past torch's advice, to the cause
+    first = unpickler.group(1) if unpickler else text.strip().splitlines()[0] if text.strip() else type(err).__name__
+    return re.split(r"(?<=\.)\s", first.strip())[0][:160]  # its first sentence: the rest is advice
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
@@ -68,7 +101,12 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     except FileNotFoundError:
         raise ReproError(f"{path}: no such checkpoint") from None
     except Exception as err:  # unpickling errors come in many types
-        raise ReproError(f"{path}: unreadable checkpoint ({type(err).__name__}: {str(err).splitlines()[0][:200]})") from None
+        try:
+            size = f"{path.stat().st_size:,} bytes, "
+        except OSError:
+            size = ""
+        raise ReproError(f"{path}: damaged or not a checkpoint written by repro "
+                         f"({size}torch: {_torch_reason(err)})") from None
 
 
 def write_json_atomic(path: str | Path, data: Any) -> None:

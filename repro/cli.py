@@ -3,13 +3,14 @@
 Each command module exposes ``register(subparsers)``, which adds its parser and sets
 ``func`` to a callable taking the parsed namespace and returning an exit code. Command
 modules import heavy dependencies (torch) inside their functions so that ``repro --help``
-stays fast.
+stays fast. ``python -m repro`` runs the same (:mod:`repro.__main__`).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from repro.errors import ReproError
@@ -23,11 +24,26 @@ COMMAND_MODULES = (
 )
 
 
+def version() -> str:
+    """The installed distribution's version; ``repro.__version__`` when run from a checkout that was never
+    installed (no distribution metadata to read)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("repro")
+    except PackageNotFoundError:
+        from repro import __version__
+
+        return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="repro",
         description="Reproduce 'What do Deep Networks Like to See?' (Palacio et al., CVPR 2018).",
     )
+    parser.add_argument("--version", action="version", version=f"repro {version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
@@ -35,12 +51,35 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader went away (`repro analyze g.csv --json | head`): that is not an error of ours, so no
+        # message. As Python's documentation of SIGPIPE recommends, point stdout at devnull so that the
+        # interpreter's final flush does not raise again, and exit 1 as Python itself does on EPIPE.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe surfaces here, inside main's handler, not at interpreter exit
+        return code
     except ReproError as err:
         print(f"repro {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        raise
+    except OSError as err:
+        # An OSError that names its file is about the user's files or disk (full, gone, protected), not a
+        # bug: one line naming the file. Without a file name it is unexpected, so the traceback stays.
+        if err.filename is None:
+            raise
+        print(f"repro {args.command}: error: {err.filename}: {err.strerror or err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"repro {args.command}: interrupted; finished stages are kept and a rerun resumes", file=sys.stderr)

@@ -28,6 +28,15 @@ numbers over every pixel of every test image (LAB units: L in [0, 100], a and b 
       "n_images": N
     }
 
+With ``per_image=True``, :class:`LabStatistics` also keeps each image's contribution to these
+numbers, for the bootstrap (issue 9; :meth:`LabStatistics.per_image_record`, decoded by
+repro.per_image). Every statistic above but the histogram distance is a ratio of sums over images
+(``mean_shift``, ``mean_abs_diff``, ``total_change``: per-pixel sums over pixels; ``checkerboard``:
+Nyquist power over total power) or a percentile of the pooled L histogram, which a re-weighting of
+images changes only through the bins near it: so each image's per-pixel means and power are kept, and
+the counts of its L histogram in a window of bins around the 1st and the 99th percentile. The
+histogram distance compares two whole pooled histograms and is not resampled.
+
 Definitions:
 
 - **Histogram distance**: each channel's values over the whole test set are counted in fixed bins of
@@ -139,6 +148,25 @@ def total_variation(p_counts: np.ndarray, q_counts: np.ndarray) -> float:
     return float(0.5 * np.abs(p / p.sum() - q / q.sum()).sum())
 
 
+def nyquist_power_per_image(channel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(power on the Nyquist rows and columns, total power) of each of (B, H, W) images, (B,) each.
+
+    Each image's mean is removed first; see the module docstring for the definition.
+    """
+    x = np.asarray(channel, dtype=np.float64)
+    if x.ndim != 3:
+        raise ValueError(f"nyquist_power expects (B, H, W), got shape {x.shape}")
+    _, h, w = x.shape
+    if h < 2 or w < 2:
+        raise ValueError(f"nyquist_power needs images of at least 2x2 pixels, got {h}x{w}")
+    x = x - x.mean(axis=(1, 2), keepdims=True)
+    power = np.abs(np.fft.fft2(x)) ** 2
+    mask = np.zeros((h, w), dtype=bool)
+    mask[sorted({h // 2, (h + 1) // 2}), :] = True
+    mask[:, sorted({w // 2, (w + 1) // 2})] = True
+    return power[:, mask].sum(axis=1), power.sum(axis=(1, 2))
+
+
 def nyquist_power(channel: np.ndarray) -> tuple[float, float]:
     """(power on the Nyquist rows and columns, total power) of (B, H, W) images, summed over images.
 
@@ -153,18 +181,20 @@ def nyquist_power(channel: np.ndarray) -> tuple[float, float]:
     >>> bool(nyq / total < 0.05)
     True
     """
-    x = np.asarray(channel, dtype=np.float64)
-    if x.ndim != 3:
-        raise ValueError(f"nyquist_power expects (B, H, W), got shape {x.shape}")
-    _, h, w = x.shape
-    if h < 2 or w < 2:
-        raise ValueError(f"nyquist_power needs images of at least 2x2 pixels, got {h}x{w}")
-    x = x - x.mean(axis=(1, 2), keepdims=True)
-    power = np.abs(np.fft.fft2(x)) ** 2
-    mask = np.zeros((h, w), dtype=bool)
-    mask[sorted({h // 2, (h + 1) // 2}), :] = True
-    mask[:, sorted({w // 2, (w + 1) // 2})] = True
-    return float(power[:, mask].sum()), float(power.sum())
+    nyq, total = nyquist_power_per_image(channel)
+    return float(nyq.sum()), float(total.sum())
+
+
+def per_image_histograms(values: np.ndarray, lo: float, width: float, bins: int) -> np.ndarray:
+    """Counts (B, bins) of each image's values (B, ...), as :func:`histogram_counts` counts them.
+
+    >>> per_image_histograms(np.array([[-1.0, 0.2], [0.7, 0.9]]), 0.0, 0.5, 2).tolist()
+    [[2, 0], [0, 2]]
+    """
+    v = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
+    idx = np.clip(np.floor((v - lo) / width), 0, bins - 1).astype(np.int64)
+    idx += np.arange(v.shape[0])[:, None] * bins
+    return np.bincount(idx.ravel(), minlength=v.shape[0] * bins).reshape(v.shape[0], bins)
 
 
 class _Accumulator:
@@ -196,41 +226,94 @@ class LabStatistics:
     (0.0, 0.0, 0.0)
     """
 
-    def __init__(self, names: Sequence[str], config: LabConfig | None = None):
+    def __init__(self, names: Sequence[str], config: LabConfig | None = None, *, per_image: bool = False):
         self.config = config or LabConfig()
         self.names = list(names)
         self._original = _Accumulator(self.config, paired=False)
         self._recon = {name: _Accumulator(self.config, paired=True) for name in self.names}
+        # per_image: each image's contribution to every sum above, kept for the bootstrap
+        # (repro.per_image, :meth:`per_image_record`); lists of per-batch arrays.
+        self.per_image = per_image
+        self._rows: dict[str, list[np.ndarray]] = {name: [] for name in ["original", *self.names]}
+        self._l_hist: dict[str, list[np.ndarray]] = {name: [] for name in ["original", *self.names]}
+        self._pixels: int | None = None
 
-    def _add_distribution(self, acc: _Accumulator, lab: np.ndarray) -> None:
+    def _add_distribution(self, acc: _Accumulator, lab: np.ndarray, name: str) -> np.ndarray:
+        """Add a batch's histograms and Nyquist power; returns its per-image (nyquist, power) columns."""
         cfg = self.config
+        columns = np.zeros((lab.shape[0], 6))
         for c in range(3):
             lo, _ = cfg.range_of(c)
             acc.hist[c] += histogram_counts(lab[:, c], lo, cfg.bin_width, cfg.bins_of(c))
-            nyq, total = nyquist_power(lab[:, c])
-            acc.nyquist[c] += nyq
-            acc.power[c] += total
+            nyq, total = nyquist_power_per_image(lab[:, c])
+            acc.nyquist[c] += float(nyq.sum())
+            acc.power[c] += float(total.sum())
+            columns[:, c], columns[:, 3 + c] = nyq, total
         acc.images += lab.shape[0]
+        if self.per_image:
+            lo, _ = cfg.l_range
+            hist = per_image_histograms(lab[:, 0], lo, cfg.bin_width, cfg.bins_of(0))
+            self._l_hist[name].append(hist.astype(np.uint16 if hist.max(initial=0) <= 65535 else np.uint32))
+        return columns
 
     def update(self, originals: torch.Tensor, reconstructions: Mapping[str, torch.Tensor]) -> None:
         """Add one batch: originals (B, 3, H, W) in [0, 1] and each autoencoder's reconstructions of them."""
         missing = set(self.names) - set(reconstructions)
         if missing:
             raise ValueError(f"LabStatistics.update: no reconstructions for {sorted(missing)}")
+        pixels = originals.shape[2] * originals.shape[3]
+        if self.per_image:
+            if self._pixels not in (None, pixels):
+                raise ValueError(f"LabStatistics: per-image values need one image size, got {pixels} and {self._pixels} pixels")
+            self._pixels = pixels
+        # Per-image power is kept per pixel squared (Parseval: the power of an image is pixels^2 times
+        # its variance), so that its scale does not grow with the image size; ratios are unchanged.
+        norm = float(pixels) ** 2
         lab_x = rgb_to_lab(originals)  # once per batch, shared by every autoencoder
-        self._add_distribution(self._original, lab_x)
+        spectrum_x = self._add_distribution(self._original, lab_x, "original")
+        if self.per_image:
+            self._rows["original"].append(spectrum_x / norm)
         for name in self.names:
             recon = reconstructions[name]
             if recon.shape != originals.shape:
                 raise ValueError(f"{name}: reconstruction shape {tuple(recon.shape)} != {tuple(originals.shape)}")
             lab_r = rgb_to_lab(recon)
             acc = self._recon[name]
-            self._add_distribution(acc, lab_r)
+            spectrum = self._add_distribution(acc, lab_r, name)
             d = lab_r.astype(np.float64) - lab_x
-            acc.diff += d.sum(axis=(0, 2, 3))
-            acc.abs_diff += np.abs(d).sum(axis=(0, 2, 3))
-            acc.delta_e += float(np.sqrt((d**2).sum(axis=1)).sum())
+            diff, abs_diff = d.sum(axis=(2, 3)), np.abs(d).sum(axis=(2, 3))  # (B, 3)
+            delta_e = np.sqrt((d**2).sum(axis=1)).sum(axis=(1, 2))  # (B,)
+            acc.diff += diff.sum(axis=0)
+            acc.abs_diff += abs_diff.sum(axis=0)
+            acc.delta_e += float(delta_e.sum())
             acc.pixels += d.shape[0] * d.shape[2] * d.shape[3]
+            if self.per_image:  # columns in the order of repro.per_image.LAB_COLUMNS
+                self._rows[name].append(np.concatenate([diff / pixels, abs_diff / pixels, delta_e[:, None] / pixels,
+                                                        spectrum / norm], axis=1))
+
+    def per_image_record(self) -> dict[str, Any]:
+        """The ``per_image.lab`` section of results.json (layout in :mod:`repro.results`): per bootstrap
+        unit (a pair of consecutive images), the sum of its images' per-pixel means and power, and the
+        counts of its L histogram in the tail windows around the 1st and 99th percentiles."""
+        from repro.per_image import (LAB_COLUMNS, LAB_ORIGINAL_COLUMNS, encode_array, encode_tails, n_units,  # noqa: PLC0415
+                                     tail_windows, unit_sums)
+
+        if not self.per_image:
+            raise ValueError("LabStatistics: per-image values were not kept (per_image=False)")
+        if self._original.images == 0:
+            raise ValueError("LabStatistics.per_image_record: no images were added")
+        cfg = self.config
+        lo, _ = cfg.l_range
+        units = n_units(self._original.images)
+        sums, tails = {}, {}
+        for name, rows in self._rows.items():
+            sums[name] = encode_array(unit_sums(np.concatenate(rows), units))
+            hist = unit_sums(np.concatenate(self._l_hist[name]).astype(np.int64), units)
+            pooled = (self._original if name == "original" else self._recon[name]).hist[0]
+            tails[name] = encode_tails(hist, tail_windows(pooled, lo, cfg.bin_width))
+        return {"columns": list(LAB_COLUMNS), "original_columns": list(LAB_ORIGINAL_COLUMNS),
+                "pixels_per_image": int(self._pixels or 0), "L_histogram": [lo, cfg.bin_width, cfg.bins_of(0)],
+                "sums": sums, "L_tails": tails}
 
     def _luminance(self, acc: _Accumulator) -> tuple[float, float]:
         cfg = self.config

@@ -22,7 +22,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
+import re
 import types
 import typing
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -48,6 +50,7 @@ class DataConfig:
     image_size: int = 32  # evaluation/fine-tuning input side (paper: 224 center crops)
     resize: int | None = None  # paper: shorter side resized to 256 before the 224 center crop
     train_limit: int | None = None  # use a seeded subset of this many training images
+    heldout: int = 2000  # training images set aside for validation checks, excluded from all training
     test_limit: int | None = None  # the first N test images of a seeded permutation
     pretrain_dir: str | None = None  # paper: a user-given image folder standing in for YFCC100m
     pretrain_size: int = 32  # AE pretraining crop side (paper: 256, Sec. 3.2)
@@ -81,7 +84,10 @@ class PretrainConfig:
 
 @dataclass
 class ClassifiersConfig:
-    keys: tuple[str, ...] = ALL_CLASSIFIERS
+    keys: tuple[str, ...] = ALL_CLASSIFIERS  # the run's classifiers, in order: paper letters and labels of ``extra``
+    # Your own classifiers (issue 11): label -> spec "torchvision:ARCH[@WEIGHTS]" or "module.path:factory[@WEIGHTS]"
+    # (repro.models.classifiers, "Your own classifiers"); each label is also in ``keys``.
+    extra: dict[str, str] = field(default_factory=dict)
     family: str = "cifar"  # "cifar" (small inputs) or "imagenet" (torchvision architectures)
     width: float = 1.0  # channel multiplier of the CIFAR family
     pretrained: tuple[str, ...] = ()  # keys loaded with torchvision's ImageNet weights instead of trained
@@ -102,19 +108,32 @@ class ClassifiersConfig:
 class FinetuneConfig:
     """Sec. 3.3: the classifier's cross-entropy trains a copy of A_S; the classifier stays fixed.
 
-    The paper states neither optimiser nor schedule for this step; we use SGD with momentum (or Adam)
-    and a cosine decay, and the classifiers' own training augmentation (crop and flip).
+    The paper gives neither optimiser nor budget for this step. It runs until its own objective stops
+    improving, by the plateau rule the paper uses for pretraining (Sec. 3.2), read on held-out training
+    images (``data.heldout``): every ``check_every`` images, the lr is multiplied by ``factor`` after
+    ``patience`` checks without a lower held-out cross-entropy; training stops at the plateau after
+    ``lr_cuts`` cuts, or after ``epochs`` passes over the training images (the cap), whichever is first;
+    the best check's weights are kept (see repro.pipeline.finetune). Augmentation: the classifiers' own
+    (crop and flip).
     """
 
     trainable: str = "decoder"  # "decoder" (the paper's choice), "encoder" or "both" (its supplement)
-    epochs: int = 1
+    epochs: int = 1  # the cap: at most this many passes over the fine-tuning images
     batch_size: int = 64
     optimizer: str = "sgd"  # "sgd" or "adam"
-    lr: float = 0.01
+    lr: float = 0.01  # the initial lr; the plateau rule cuts it
     momentum: float = 0.9
     weight_decay: float = 0.0
     train_limit: int | None = None  # fine-tune on a seeded subset of the training split
     augment: bool = True
+    check_every: int = 10_000  # images between held-out checks
+    patience: int = 2  # checks without improvement before the lr is cut (Sec. 3.2: 2)
+    factor: float = 0.2  # lr multiplier on a plateau (Sec. 3.2: 0.2)
+    lr_cuts: int = 2  # stop at the plateau after this many cuts
+    heldout_images: int | None = None  # a check reads the first N held-out images (None: all of data.heldout)
+    # Replicates of the fine-tuning alone: A_i's seed (data order, augmentation) derives from this instead
+    # of the run's seed, so A_S and the classifiers (run seed) are shared. None: the run's seed.
+    seed: int | None = None
 
 
 @dataclass
@@ -138,6 +157,10 @@ class RunConfig:
     threads: int | None = None  # torch.set_num_threads in the entry point (None: torch's default)
     checkpoint_every_steps: int = 0  # 0: only at epoch ends and by time
     checkpoint_every_s: float = 300.0
+    # The whole run's wall-clock budget (``--time-budget 7m``; repro.budget sizes each stage's epochs and
+    # caps to its share). Not operational: it changes the numbers, so it is in the keys of the units it
+    # sizes (only when set: without it every key is what it was). None: the epochs as configured.
+    time_budget_s: float | None = None
     data: DataConfig = field(default_factory=DataConfig)
     ae: AEConfig = field(default_factory=AEConfig)
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
@@ -163,19 +186,175 @@ OPERATIONAL_FIELDS = frozenset(
 )
 
 
+# --- what each field accepts ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rule:
+    """The values a config field accepts beyond its type (int, float, bool, str, optional, tuple, dict).
+
+    :func:`validate` checks every field of every section against its type (numbers finite, ``bool``
+    not taken for ``int``) and its rule in :data:`RULES`, the same way whether the value came from a
+    scale, a flag or ``--set``. Bounds apply to a number, to each element of a tuple and to each value
+    of a dict; ``None`` passes wherever the type allows it (an unset limit).
+
+    >>> Rule(low=0, low_open=True).problem(0.0), Rule(low=0, high=1, high_open=True).problem(0.5)
+    ('must be > 0', None)
+    >>> Rule(choices=("sgd", "adam")).problem("rmsprop")
+    'must be one of sgd, adam'
+    """
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False  # low < x instead of low <= x
+    high_open: bool = False  # x < high instead of x <= high
+    choices: tuple[Any, ...] | None = None  # the allowed values (of a str, or of each tuple element)
+    pattern: str | None = None  # a str must match this regular expression in full
+    pattern_text: str = ""  # the pattern in words, for the message
+    keys: tuple[str, ...] | None = None  # the allowed keys of a dict
+    nonempty: bool = False  # a tuple needs at least one element
+    unique: bool = False  # a tuple names each element once
+
+    def bounds(self) -> str:
+        """
+        >>> Rule(low=1).bounds(), Rule(low=0, high=1, high_open=True).bounds(), Rule(low=0, low_open=True).bounds()
+        ('>= 1', 'in [0, 1)', '> 0')
+        """
+        if self.low is not None and self.high is not None:
+            return f"in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
+        if self.low is not None:
+            return f"{'>' if self.low_open else '>='} {self.low:g}"
+        if self.high is not None:
+            return f"{'<' if self.high_open else '<='} {self.high:g}"
+        return ""
+
+    def _in_bounds(self, x: float) -> bool:
+        if self.low is not None and (x <= self.low if self.low_open else x < self.low):
+            return False
+        return self.high is None or (x < self.high if self.high_open else x <= self.high)
+
+    def _element_problem(self, x: Any) -> str | None:
+        if self.choices is not None and x not in self.choices:
+            return f"one of {', '.join(map(str, self.choices))}"
+        if isinstance(x, (int, float)) and not isinstance(x, bool) and not self._in_bounds(x):
+            return self.bounds()
+        if isinstance(x, str) and self.pattern is not None and not re.fullmatch(self.pattern, x):
+            return self.pattern_text or f"matching {self.pattern}"
+        return None
+
+    def problem(self, value: Any) -> str | None:
+        """What is wrong with a value of the right type ("must be ..."), or None."""
+        if value is None:
+            return None
+        if isinstance(value, tuple):
+            if self.nonempty and not value:
+                return "must name at least one value"
+            if self.unique and len(set(value)) != len(value):
+                return "must not name a value twice"
+            bad = [self._element_problem(x) for x in value]
+            return next((f"must have every value {p}" for p in bad if p), None)
+        if isinstance(value, dict):
+            if self.keys is not None and set(value) - set(self.keys):
+                return f"must have keys among {', '.join(self.keys)}"
+            bad = [self._element_problem(x) for x in value.values()]
+            return next((f"must have every value {p}" for p in bad if p), None)
+        p = self._element_problem(value)
+        return None if p is None else f"must be {p}"
+
+
+def _one_of(*choices: Any) -> Rule:
+    return Rule(choices=choices)
+
+
+_POSITIVE = Rule(low=0, low_open=True)  # learning rates, widths: zero trains nothing or builds nothing
+_COUNT = Rule(low=1)  # epochs, batch sizes, limits: at least one
+_MOMENTUM = Rule(low=0, high=1, high_open=True)  # SGD momentum, Adam's beta1: 1 never forgets, diverges
+_FACTOR = Rule(low=0, high=1, low_open=True)  # an lr multiplier on a plateau: a cut, 0 would stop training
+
+# One rule per field, by "section.field" (top-level fields by name). A numeric field that has no entry
+# here (one added later) gets UNLISTED: finite and >= 0, which every number of this config is.
+RULES: dict[str, Rule] = {
+    "scale": _one_of(*SCALES),
+    "seed": Rule(low=0),  # numpy's generators refuse negative seeds
+    "device": Rule(pattern=r"auto|cpu|mps|(cuda|xpu)(:\d+)?", pattern_text="auto, cpu, cuda or cuda:N"),
+    "precision": _one_of("fp32", "bf16"),
+    "threads": _COUNT,
+    "checkpoint_every_steps": Rule(low=0),  # 0: only at epoch ends and by time
+    "checkpoint_every_s": _POSITIVE,
+    "time_budget_s": _POSITIVE,  # a duration; 0 would leave no time for anything
+    "data.dataset": _one_of(*DATASETS),
+    # SegNet pools with ceil_mode, so it takes any side >= 1 (repro.models.segnet); the classifiers
+    # resize their input themselves. 32-pixel data sets are checked against 32 in validate().
+    "data.image_size": _COUNT,
+    "data.resize": _COUNT,
+    "data.train_limit": _COUNT,
+    # Validation checks (A_S's MSE, fine-tuning's convergence rule) read held-out training images only.
+    "data.heldout": _COUNT,
+    "data.test_limit": _COUNT,
+    "data.pretrain_size": _COUNT,
+    "data.num_workers": Rule(low=0),
+    "ae.width": _POSITIVE,  # channels are max(1, round(c * width)): any positive width builds
+    "ae.encoder_init": _one_of("random", "vgg16_bn"),
+    "pretrain.epochs": _COUNT,
+    "pretrain.batch_size": _COUNT,
+    "pretrain.optimizer": _one_of("sgd", "adam"),
+    "pretrain.lr": _POSITIVE,
+    "pretrain.momentum": _MOMENTUM,
+    "pretrain.weight_decay": Rule(low=0),
+    "pretrain.check_every": _COUNT,
+    "pretrain.patience": _COUNT,  # 0 would cut the lr at every check, improving or not
+    "pretrain.factor": _FACTOR,
+    "pretrain.val_images": _COUNT,
+    # Each key is one of the paper's five or a label of classifiers.extra: checked in validate().
+    "classifiers.keys": Rule(nonempty=True, unique=True),
+    "classifiers.family": _one_of("cifar", "imagenet"),
+    "classifiers.width": _POSITIVE,
+    "classifiers.pretrained": Rule(choices=ALL_CLASSIFIERS, unique=True),
+    "classifiers.epochs": _COUNT,
+    "classifiers.epochs_by_key": Rule(low=1),  # keys: classifiers of the run, checked in validate()
+    "classifiers.batch_size": _COUNT,
+    "classifiers.lr": _POSITIVE,
+    "classifiers.momentum": _MOMENTUM,
+    "classifiers.weight_decay": Rule(low=0),
+    "classifiers.label_smoothing": Rule(low=0, high=1, high_open=True),
+    "finetune.trainable": _one_of(*TRAINABLE),
+    "finetune.epochs": _COUNT,  # 0 would report on autoencoders that were never fine-tuned
+    "finetune.batch_size": _COUNT,
+    "finetune.optimizer": _one_of("sgd", "adam"),
+    "finetune.lr": _POSITIVE,
+    "finetune.momentum": _MOMENTUM,
+    "finetune.weight_decay": Rule(low=0),
+    "finetune.train_limit": _COUNT,
+    "finetune.check_every": _COUNT,
+    "finetune.patience": _COUNT,
+    "finetune.factor": _FACTOR,
+    "finetune.heldout_images": _COUNT,
+    "finetune.lr_cuts": Rule(low=0),  # 0: stop at the first plateau
+    "finetune.seed": Rule(low=0),
+    "evaluate.batch_size": _COUNT,
+    "evaluate.noise_levels": Rule(low=0, high=1, unique=True),  # s of U[-s, s] on [0, 1] images; () : no sweep
+    "evaluate.noise_seed": Rule(low=0),
+    "evaluate.noise_images": Rule(low=0),  # 0: no noise sweep
+    "evaluate.nmi_bins": Rule(low=2),  # one bin carries no information
+}
+UNLISTED = Rule(low=0)
+
+
 def smoke() -> RunConfig:
     """Minutes on 2 cores, offline: digits, tiny widths, one epoch per stage; the cpu scale's recipe."""
     return RunConfig(
         scale="smoke",
         threads=2,
         checkpoint_every_steps=4,  # several checkpoints per stage, so the resume test kills mid-stage
-        data=DataConfig(dataset="digits", train_limit=512, test_limit=256, pretrain_size=32, image_size=32),
+        data=DataConfig(dataset="digits", train_limit=512, test_limit=256, pretrain_size=32, image_size=32,
+                        heldout=128),
         ae=AEConfig(width=0.125),
         # 32 steps per stage; Adam at lr 0.01 gets A_S off the constant image in that many (val MSE
         # 0.030 against 0.145 at lr 1e-3, measured), so fine-tuning has a gradient worth testing.
         pretrain=PretrainConfig(epochs=1, batch_size=16, optimizer="adam", lr=1e-2, check_every=128, val_images=64),
         classifiers=ClassifiersConfig(family="cifar", width=0.25, epochs=1, batch_size=16, lr=0.02),
-        finetune=FinetuneConfig(epochs=1, batch_size=16, optimizer="adam", lr=1e-3),
+        # 32 steps and checks every 128 images: four held-out checks, so the rule's code runs.
+        finetune=FinetuneConfig(epochs=1, batch_size=16, optimizer="adam", lr=1e-3, check_every=128),
         evaluate=EvalConfig(batch_size=128, noise_images=64, nmi_bins=32),
     )
 
@@ -216,7 +395,7 @@ def gpu() -> RunConfig:
         precision="bf16",
         channels_last=True,
         checkpoint_every_s=60.0,
-        data=DataConfig(dataset="cifar10", pretrain_size=32, image_size=32, num_workers=8),
+        data=DataConfig(dataset="cifar10", pretrain_size=32, image_size=32, num_workers=8, heldout=5000),
         ae=AEConfig(width=1.0),  # bottleneck 512 numbers per 32x32 image: 1/6, as the paper's SegNet at 224
         pretrain=PretrainConfig(epochs=10, batch_size=128, optimizer="adam", lr=1e-3, check_every=50_000,
                                 val_images=2000),
@@ -239,14 +418,18 @@ def paper() -> RunConfig:
         precision="bf16",
         channels_last=True,
         checkpoint_every_s=600.0,
-        data=DataConfig(dataset="imagenet", image_size=224, resize=256, pretrain_size=256, num_workers=8),
+        # 10,000 ImageNet training images held out for the fine-tuning checks (and A_S's validation MSE,
+        # beside the ImageNet validation images of Fig. 2, which the evaluation reads).
+        data=DataConfig(dataset="imagenet", image_size=224, resize=256, pretrain_size=256, num_workers=8,
+                        heldout=10_000),
         ae=AEConfig(width=1.0, encoder_init="vgg16_bn"),
         pretrain=PretrainConfig(epochs=1, batch_size=32, check_every=1_000_000, val_images=10_000),
         classifiers=ClassifiersConfig(
             family="imagenet", width=1.0, pretrained=("A", "V", "I", "R"), epochs=30, batch_size=256, lr=0.1,
             weight_decay=1e-4,
         ),
-        finetune=FinetuneConfig(epochs=1, batch_size=64, lr=0.001),
+        # At most one pass over ImageNet's training images; checks every 100,000 images (~8% of it).
+        finetune=FinetuneConfig(epochs=1, batch_size=64, lr=0.001, check_every=100_000),
         evaluate=EvalConfig(batch_size=200, noise_images=10_000, nmi_bins=64),
     )
 
@@ -265,22 +448,79 @@ def scale_config(name: str) -> RunConfig:
 
 
 def parse_classifiers(text: str) -> tuple[str, ...]:
-    """``"L,V"`` -> ``("L", "V")``; names are checked against the paper's five.
+    """``"L,V"`` -> ``("L", "V")``: the keys of :func:`parse_classifier_list`.
 
     >>> parse_classifiers("l, V")
     ('L', 'V')
     """
-    keys = tuple(part.strip().upper() for part in text.split(",") if part.strip())
-    bad = [k for k in keys if k not in ALL_CLASSIFIERS]
-    if bad or not keys:
-        raise ReproError(f"--classifiers {text!r}: expected a comma-separated subset of {','.join(ALL_CLASSIFIERS)}")
-    if len(set(keys)) != len(keys):
-        raise ReproError(f"--classifiers {text!r}: a classifier is named twice")
-    return keys
+    return parse_classifier_list(text)[0]
 
 
-def _parse_value(text: str, annotation: Any, name: str) -> Any:
+def parse_classifier_list(text: str) -> tuple[tuple[str, ...], dict[str, str]]:
+    """``--classifiers``: the paper's classifiers by key or alias, and your own as ``label=spec``
+    (the registry, :mod:`repro.models.classifiers`, decides what a name means). Returns the run's keys
+    in the order given and the extras (label -> spec); the specs' syntax is checked here, what they
+    name by :func:`validate`.
+
+    >>> parse_classifier_list("l, vgg16_bn, cnx=torchvision:convnext_tiny")
+    (('L', 'V', 'cnx'), {'cnx': 'torchvision:convnext_tiny'})
+    """
+    from repro.models.classifiers import parse_extra, resolve_classifier
+
+    where = f"--classifiers {text}"
+    keys: list[str] = []
+    extra: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        label, eq, spec = part.partition("=")
+        if eq:
+            label, spec = label.strip(), spec.strip()
+            try:
+                parse_extra(label, spec)
+            except ReproError as err:
+                raise ReproError(f"--classifiers: {err}") from None
+            keys.append(label)
+            extra[label] = spec
+        elif ":" in part:
+            raise ReproError(f"{where}: {part!r} needs a label, e.g. mine={part}")
+        else:
+            try:
+                keys.append(resolve_classifier(part))
+            except ReproError:
+                raise ReproError(f"{where}: unknown classifier {part!r}; name the paper's {', '.join(ALL_CLASSIFIERS)} "
+                                 "(or an alias such as vgg16_bn), or add your own as label=torchvision:ARCH or "
+                                 "label=module.path:factory") from None
+    if not keys:
+        raise ReproError(f"{where}: names no classifier; expected e.g. L,A,V,I,R")
+    lowered = [k.lower() for k in keys]
+    twice = sorted({k for k in keys if lowered.count(k.lower()) > 1})
+    if twice:
+        raise ReproError(f"{where}: names {', '.join(twice)} twice")
+    return tuple(keys), extra
+
+
+def _parse_extra_setting(text: str, dotted: str) -> dict[str, str]:
+    """``--set classifiers.extra=label=spec,...`` (or ``label:spec``, as other dict fields); none: no extras.
+
+    >>> _parse_extra_setting("cnx=torchvision:convnext_tiny,mine:pkg.m:f", "classifiers.extra")
+    {'cnx': 'torchvision:convnext_tiny', 'mine': 'pkg.m:f'}
+    """
+    if text.strip().lower() in ("", "none", "null"):
+        return {}
+    out = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        cut = min((i for i in (part.find("="), part.find(":")) if i > 0), default=-1)
+        if cut < 0:
+            raise ReproError(f"--set {dotted}={text}: expected label=spec pairs separated by commas, e.g. "
+                             "cnx=torchvision:convnext_tiny")
+        out[part[:cut].strip()] = part[cut + 1:].strip()
+    return out
+
+
+def _parse_value(text: str, annotation: Any, name: str, whole: str | None = None) -> Any:
     """Convert command-line text to a field's type (int, float, bool, str, optional, tuple, dict).
+
+    Only the type is checked here; ranges and finiteness are checked by :func:`validate`, the same for
+    a value from a flag, from ``--set`` or from a scale. ``whole`` is the full text, for the message.
 
     >>> _parse_value("3", int | None, "x"), _parse_value("none", int | None, "x")
     (3, None)
@@ -288,56 +528,87 @@ def _parse_value(text: str, annotation: Any, name: str) -> Any:
     (0.0, 0.5)
     >>> _parse_value("L:3,V:1", dict[str, int], "x")
     {'L': 3, 'V': 1}
+    >>> _parse_value("1/16", float, "x"), _parse_value("1e6", int, "x")
+    (0.0625, 1000000)
     """
+    where = f"--set {name}={text if whole is None else whole}"
+    whole = text if whole is None else whole
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin in (types.UnionType, typing.Union):
         inner = [a for a in args if a is not type(None)]
         if text.strip().lower() in ("none", "null", ""):
             return None
-        return _parse_value(text, inner[0], name)
+        return _parse_value(text, inner[0], name, whole)
     if origin is tuple:
-        return tuple(_parse_value(p.strip(), args[0], name) for p in text.split(",") if p.strip())
+        if text.strip().lower() in ("none", "null"):  # an empty list: no pretrained keys, no noise sweep
+            return ()
+        return tuple(_parse_value(p.strip(), args[0], name, whole) for p in text.split(",") if p.strip())
     if origin is dict:
         out = {}
         for part in filter(None, (p.strip() for p in text.split(","))):
             key, sep, value = part.partition(":")
             if not sep:
-                raise ReproError(f"--set {name}={text}: expected key:value pairs separated by commas")
-            out[_parse_value(key.strip(), args[0], name)] = _parse_value(value.strip(), args[1], name)
+                raise ReproError(f"{where}: expected key:value pairs separated by commas")
+            out[_parse_value(key.strip(), args[0], name, whole)] = _parse_value(value.strip(), args[1], name, whole)
         return out
-    try:
-        if annotation is bool:
-            low = text.strip().lower()
-            if low in ("1", "true", "yes", "on"):
-                return True
-            if low in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(text)
-        if annotation is int:
+    if annotation is bool:
+        low = text.strip().lower()
+        if low in ("1", "true", "yes", "on"):
+            return True
+        if low in ("0", "false", "no", "off"):
+            return False
+        raise ReproError(f"{where}: expected true or false")
+    if annotation is int:
+        try:
             return int(text)
-        if annotation is float:
-            if "/" in text:  # allow widths like 1/16
-                num, den = text.split("/")
-                return float(num) / float(den)
-            return float(text)
-        if annotation is str:
-            return text
-    except ValueError:
-        raise ReproError(f"--set {name}={text}: not a valid {getattr(annotation, '__name__', annotation)}") from None
+        except ValueError:
+            pass
+        try:
+            number = float(text)  # 1e6 for check_every, 2e4 for train_limit
+        except ValueError:
+            number = math.nan
+        if math.isfinite(number) and number.is_integer():
+            return int(number)
+        raise ReproError(f"{where}: expected an integer")
+    if annotation is float:
+        num, slash, den = text.partition("/")  # fractions like 1/16 for widths
+        try:
+            if not slash:
+                return float(text)
+            numerator, denominator = float(num), float(den)
+        except ValueError:
+            raise ReproError(f"{where}: expected a number (e.g. 0.001, 1e-3 or 1/16)") from None
+        if denominator == 0:
+            raise ReproError(f"{where}: division by zero; give a number (e.g. 0.001, 1e-3 or 1/16)")
+        return numerator / denominator
+    if annotation is str:
+        return text
     raise ReproError(f"--set {name}: field of type {annotation} cannot be set from the command line")
 
 
 def set_field(cfg: RunConfig, dotted: str, text: str) -> RunConfig:
-    """A copy of ``cfg`` with ``section.field`` (or a top-level field) set from its text value."""
+    """A copy of ``cfg`` with ``section.field`` (or a top-level field) set from its text value.
+
+    Checks the type only; :func:`apply_overrides` validates the result.
+    """
     parts = dotted.split(".")
     if len(parts) > 2:
         raise ReproError(f"--set {dotted}: expected 'field' or 'section.field'")
     hints = typing.get_type_hints(RunConfig)
     if len(parts) == 1:
         name = parts[0]
+        if name == "scale":
+            # The scale picks every other default; relabelling a smoke-sized config "cpu" would point its
+            # output at artifacts/cpu and call smoke numbers cpu ones.
+            raise ReproError(f"--set scale={text}: the scale cannot be set with --set; use --scale {text}")
         if name not in hints or dataclasses.is_dataclass(hints[name]):
-            raise ReproError(f"--set {dotted}: no such setting; top-level fields: {', '.join(_scalar_fields(RunConfig))}")
+            raise ReproError(f"--set {dotted}: no such setting; top-level fields: {', '.join(_settable_fields())}")
+        if name == "time_budget_s":  # a duration, as for --time-budget: 420, 90s, 7m, 1h30m; none: no budget
+            from repro.budget import parse_duration
+
+            none = text.strip().lower() in ("none", "null", "")
+            return replace(cfg, time_budget_s=None if none else parse_duration(text, f"--set {dotted}={text}"))
         return replace(cfg, **{name: _parse_value(text, hints[name], dotted)})
     section, name = parts
     if section not in hints or not dataclasses.is_dataclass(hints[section]):
@@ -347,15 +618,21 @@ def set_field(cfg: RunConfig, dotted: str, text: str) -> RunConfig:
     sub_hints = typing.get_type_hints(type(sub))
     if name not in sub_hints:
         raise ReproError(f"--set {dotted}: no field {name!r} in {section}; fields: {', '.join(sub_hints)}")
+    if section == "classifiers" and name == "extra":
+        # Your own classifiers join the run: their labels are appended to the keys (a dropped one leaves them).
+        extra = _parse_extra_setting(text, dotted)
+        keys = [k for k in sub.keys if k in ALL_CLASSIFIERS or k in extra] + [k for k in extra if k not in sub.keys]
+        return replace(cfg, classifiers=replace(sub, extra=extra, keys=tuple(keys)))
     value = _parse_value(text, sub_hints[name], dotted)
-    if section == "classifiers" and name in ("keys", "pretrained") and value:
-        value = parse_classifiers(",".join(value))
+    if section == "classifiers" and name in ("keys", "pretrained"):
+        # The paper's keys are case-insensitive, as for --classifiers; labels of your own stay as typed.
+        value = tuple(k.upper() if k.upper() in ALL_CLASSIFIERS else k for k in value)
     return replace(cfg, **{section: replace(sub, **{name: value})})
 
 
-def _scalar_fields(cls: type) -> list[str]:
-    hints = typing.get_type_hints(cls)
-    return [f.name for f in fields(cls) if not dataclasses.is_dataclass(hints[f.name])]
+def _settable_fields() -> list[str]:
+    hints = typing.get_type_hints(RunConfig)
+    return [f.name for f in fields(RunConfig) if not dataclasses.is_dataclass(hints[f.name]) and f.name != "scale"]
 
 
 def apply_overrides(
@@ -370,71 +647,183 @@ def apply_overrides(
     trainable: str | None = None,
     threads: int | None = None,
     download: bool | None = None,
+    time_budget: str | None = None,
     sets: list[str] | tuple[str, ...] = (),
 ) -> RunConfig:
-    """The common flags, then ``--set`` assignments in order (so ``--set`` wins)."""
+    """The common flags, then ``--set`` assignments in order (so ``--set`` wins), then :func:`validate`.
+
+    Each setting remembers the flag that gave it, so that an error names what the user typed.
+    """
+    origins: dict[str, str] = {}
     if epochs is not None:
-        if epochs < 1:
-            raise ReproError(f"--epochs {epochs}: must be at least 1")
         cfg = replace(
             cfg,
             pretrain=replace(cfg.pretrain, epochs=epochs),
             classifiers=replace(cfg.classifiers, epochs=epochs, epochs_by_key={}),
             finetune=replace(cfg.finetune, epochs=epochs),
         )
+        origins.update({f"{s}.epochs": f"--epochs {epochs}" for s in ("pretrain", "classifiers", "finetune")})
     if data is not None:
         cfg = replace(cfg, data=replace(cfg.data, root=data))
+        origins["data.root"] = f"--data {data}"
     if download is not None:
         cfg = replace(cfg, data=replace(cfg.data, download=download))
     if classifiers is not None:
-        cfg = replace(cfg, classifiers=replace(cfg.classifiers, keys=parse_classifiers(classifiers)))
-    if out is not None:
-        cfg = replace(cfg, out=out)
-    if device is not None:
-        cfg = replace(cfg, device=device)
-    if seed is not None:
-        cfg = replace(cfg, seed=seed)
-    if threads is not None:
-        cfg = replace(cfg, threads=threads)
+        keys, extra = parse_classifier_list(classifiers)
+        cfg = replace(cfg, classifiers=replace(cfg.classifiers, keys=keys, extra=extra))
+        origins["classifiers.keys"] = origins["classifiers.extra"] = f"--classifiers {classifiers}"
+    for name, value in (("out", out), ("device", device), ("seed", seed), ("threads", threads)):
+        if value is not None:
+            cfg = replace(cfg, **{name: value})
+            origins[name] = f"--{name} {value}"
     if trainable is not None:
         cfg = replace(cfg, finetune=replace(cfg.finetune, trainable=trainable))
+        origins["finetune.trainable"] = f"--trainable {trainable}"
+    if time_budget is not None:
+        from repro.budget import parse_duration
+
+        cfg = replace(cfg, time_budget_s=parse_duration(time_budget, f"--time-budget {time_budget}"))
+        origins["time_budget_s"] = f"--time-budget {time_budget}"
     for item in sets:
         name, sep, value = item.partition("=")
         if not sep:
             raise ReproError(f"--set {item!r}: expected section.field=value")
         cfg = set_field(cfg, name.strip(), value.strip())
-    validate(cfg)
+        origins[name.strip()] = f"--set {name.strip()}={value.strip()}"
+    validate(cfg, origins)
     return cfg
 
 
-def validate(cfg: RunConfig) -> None:
-    """Reject settings that cannot work, naming the setting."""
-    if cfg.scale not in SCALES:
-        raise ReproError(f"scale {cfg.scale!r}: choose one of {', '.join(SCALES)}")
-    if cfg.data.dataset not in DATASETS:
-        raise ReproError(f"data.dataset {cfg.data.dataset!r}: choose one of {', '.join(DATASETS)}")
-    if cfg.finetune.trainable not in TRAINABLE:
-        raise ReproError(f"finetune.trainable {cfg.finetune.trainable!r}: choose one of {', '.join(TRAINABLE)}")
-    for section in ("pretrain", "finetune"):
-        if getattr(cfg, section).optimizer not in ("sgd", "adam"):
-            raise ReproError(f"{section}.optimizer {getattr(cfg, section).optimizer!r}: choose sgd or adam")
-    if cfg.precision not in ("fp32", "bf16"):
-        raise ReproError(f"precision {cfg.precision!r}: choose fp32 or bf16")
-    if cfg.ae.encoder_init not in ("random", "vgg16_bn"):
-        raise ReproError(f"ae.encoder_init {cfg.ae.encoder_init!r}: choose random or vgg16_bn")
-    if cfg.classifiers.family not in ("cifar", "imagenet"):
-        raise ReproError(f"classifiers.family {cfg.classifiers.family!r}: choose cifar or imagenet")
-    if cfg.device != "auto" and not (cfg.device == "cpu" or cfg.device.startswith(("cuda", "mps", "xpu"))):
-        raise ReproError(f"--device {cfg.device!r}: expected auto, cpu, cuda or cuda:N")
-    for section, name in (("pretrain", "batch_size"), ("classifiers", "batch_size"), ("finetune", "batch_size"),
-                          ("evaluate", "batch_size"), ("pretrain", "check_every")):
-        if getattr(getattr(cfg, section), name) < 1:
-            raise ReproError(f"{section}.{name}: must be at least 1")
-    if any(not 0.0 <= s <= 1.0 for s in cfg.evaluate.noise_levels):
-        raise ReproError("evaluate.noise_levels: every level must lie in [0, 1]")
-    unknown = set(cfg.classifiers.epochs_by_key) - set(ALL_CLASSIFIERS)
+_TYPE_WORDS = {int: "an integer", float: "a finite number", bool: "true or false", str: "text"}
+
+
+def _type_problem(value: Any, annotation: Any) -> str | None:
+    """None when ``value`` has the field's type, else that type in words; numbers must be finite and
+    ``True`` is no integer. A type this check does not know passes.
+
+    >>> _type_problem(float("nan"), float), _type_problem(True, int), _type_problem(None, int | None)
+    ('a finite number', 'an integer', None)
+    >>> _type_problem((0.5, "x"), tuple[float, ...])
+    'a list of values, each a finite number'
+    """
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (types.UnionType, typing.Union):
+        if value is None and type(None) in args:
+            return None
+        problems = [_type_problem(value, a) for a in args if a is not type(None)]
+        if any(p is None for p in problems):
+            return None
+        return " or ".join(problems) + (" or none" if type(None) in args else "")
+    if origin is tuple:
+        if not isinstance(value, tuple) or any(_type_problem(x, args[0]) for x in value):
+            return f"a list of values, each {_type_problem(object(), args[0]) or args[0]}"
+        return None
+    if origin is dict:
+        if not isinstance(value, dict) or any(_type_problem(k, args[0]) or _type_problem(v, args[1])
+                                              for k, v in value.items()):
+            return f"key:value pairs, each value {_type_problem(object(), args[1]) or args[1]}"
+        return None
+    if annotation is bool:
+        ok = isinstance(value, bool)
+    elif annotation is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif annotation is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    elif annotation is str:
+        ok = isinstance(value, str)
+    else:
+        return None
+    return None if ok else _TYPE_WORDS[annotation]
+
+
+def _settings(cfg: RunConfig) -> list[tuple[str, Any, Any]]:
+    """Every field of ``cfg`` as ``(path, annotation, value)``; a section's fields as ``section.field``."""
+    out = []
+    hints = typing.get_type_hints(RunConfig)
+    for f in fields(RunConfig):
+        value = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(hints[f.name]):
+            sub_hints = typing.get_type_hints(hints[f.name])
+            out += [(f"{f.name}.{g.name}", sub_hints[g.name], getattr(value, g.name)) for g in fields(value)]
+        else:
+            out.append((f.name, hints[f.name], value))
+    return out
+
+
+def validate(cfg: RunConfig, origins: dict[str, str] | None = None) -> None:
+    """Reject settings that cannot work, naming the setting (and the flag or ``--set`` that gave it).
+
+    Every field is checked against its type and its rule in :data:`RULES`, then the combinations that
+    cannot work.
+    """
+    origins = origins or {}
+
+    def fail(paths: str | tuple[str, ...], problem: str, value: Any) -> None:
+        paths = (paths,) if isinstance(paths, str) else paths
+        given = next((origins[p] for p in paths if p in origins), None)
+        # The value is in the flag as typed; otherwise (a scale's own value) the message shows it.
+        raise ReproError(f"{given}: {paths[0]} {problem}" if given else f"{paths[0]} {problem}, got {value!r}")
+
+    for path, annotation, value in _settings(cfg):
+        expected = _type_problem(value, annotation)
+        if expected:
+            fail(path, f"must be {expected}", value)
+        problem = RULES.get(path, UNLISTED).problem(value)
+        if problem:
+            fail(path, problem, value)
+
+    d, c = cfg.data, cfg.classifiers
+    if d.dataset in ("digits", "cifar10") and d.image_size > 32:
+        # Their images are 32x32: a larger random crop fails in the loader, and evaluation uses them as they are.
+        fail(("data.image_size", "data.dataset"), f"must be at most 32 for the 32x32 images of {d.dataset}",
+             d.image_size)
+    if d.resize is not None and d.resize < d.image_size:
+        fail(("data.resize", "data.image_size"),
+             f"must be at least data.image_size ({d.image_size}): the crop is cut from the resized image", d.resize)
+    if c.pretrained:
+        if c.family != "imagenet":
+            fail(("classifiers.pretrained", "classifiers.family"),
+                 "needs classifiers.family imagenet (torchvision's weights are ImageNet models); "
+                 "set classifiers.pretrained=none to train them", c.pretrained)
+        if "L" in c.pretrained:
+            fail("classifiers.pretrained", "cannot hold L: torchvision has no LeNet-5 weights (the paper trained "
+                 "its own)", c.pretrained)
+        if c.width != 1.0:
+            fail(("classifiers.pretrained", "classifiers.width"),
+                 "needs classifiers.width 1.0 (torchvision's weights are for the original widths)", c.pretrained)
+    known = (*ALL_CLASSIFIERS, *c.extra)
+    unknown = [k for k in c.keys if k not in known]
     if unknown:
-        raise ReproError(f"classifiers.epochs_by_key: unknown classifier(s) {', '.join(sorted(unknown))}")
+        fail("classifiers.keys", f"must have every value one of {', '.join(ALL_CLASSIFIERS)} or a label of "
+             f"classifiers.extra; {', '.join(unknown)} is neither", c.keys)
+    if set(c.epochs_by_key) - set(known):
+        fail("classifiers.epochs_by_key", f"must have keys among {', '.join(known)}", c.epochs_by_key)
+    if c.extra:
+        _validate_extra(c, origins)
+
+
+def _validate_extra(c: ClassifiersConfig, origins: dict[str, str]) -> None:
+    """Your own classifiers (issue 11): every label in the run's keys, once (case-insensitively: labels
+    name folders), and every spec naming something that exists (the registry's checks; what the network
+    returns is checked on one batch before the pipeline starts: repro.pipeline.classifiers.check_extras)."""
+    from repro.models.classifiers import parse_extra, resolve_extra
+
+    given = origins.get("classifiers.extra", "")
+    flag = "--set classifiers.extra" if given.startswith("--set") else given.split(" ")[0] or "classifiers.extra"
+    missing = [label for label in c.extra if label not in c.keys]
+    if missing:
+        raise ReproError(f"{flag}: {', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not among "
+                         f"classifiers.keys ({','.join(c.keys)}); name {'it' if len(missing) == 1 else 'them'} there")
+    lowered = [k.lower() for k in c.keys]
+    twice = sorted({k for k in c.keys if lowered.count(k.lower()) > 1})
+    if twice:
+        raise ReproError(f"{flag}: labels {', '.join(twice)} differ only in case (they name folders)")
+    for label, text in c.extra.items():
+        try:
+            resolve_extra(parse_extra(label, text))
+        except ReproError as err:
+            raise ReproError(f"{flag}: {err}") from None
 
 
 def resolve_device(name: str) -> str:

@@ -12,6 +12,11 @@
   classifier ``i``, to ``A_S`` once (its reconstruction shared by all classifiers) and to each ``A_i``
   (read by ``i``). At ``s = 0`` the noisy image *is* the image, so the clean pass's results are reused.
 
+Beside every aggregate, ``per_image`` keeps the per-image values it is made of (correctness, at each
+noise level too; the MI and entropies behind each nMI and its chance baseline; each image's LAB
+sums), so that :meth:`repro.results.Results.resample` can recompute every number under bootstrap
+weights (issue 9; encodings in :mod:`repro.per_image`).
+
 Noise results are keyed like the accuracies: ``noise["top1"][ae][classifier]`` is a list with one
 accuracy per level, for ``ae`` in ``"none"``, ``"A_S"`` and ``"A_<classifier>"`` (only the matching
 pair ``A_i∘i`` is measured under noise, as in Fig. 5); ``noise["top5"]`` likewise.
@@ -31,9 +36,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from repro.analysis.nmi import NMI_SHUFFLE_SEED
 from repro.colour import LabStatistics, plot_lab_panel
 from repro.errors import ReproError
 from repro.noise import CLAMP, add_uniform_noise
+from repro.per_image import UNIT, encode_array
 from repro.results import ALONE, PRETRAINED_AE, ae_name, encode_bits
 
 FIG3_NAME = "fig3_lab.png"
@@ -82,7 +89,8 @@ def _progress(loader: Any, enabled: bool, desc: str):
         total = len(loader)
     except TypeError:
         total = None
-    return tqdm(loader, total=total, desc=desc, unit="batch", disable=not enabled, leave=False)
+    # disable=None: tqdm draws only when stderr is a terminal (no bar redraws in captured logs)
+    return tqdm(loader, total=total, desc=desc, unit="batch", disable=None if enabled else True, leave=False)
 
 
 def measure(
@@ -98,6 +106,7 @@ def measure(
     nmi_bins: int,
     figures_dir: Path | None,
     progress: bool = True,
+    nmi_shuffle_seed: int = NMI_SHUFFLE_SEED,
     autocast_dtype: torch.dtype | None = None,
     fig3_index: int = 0,
 ) -> dict[str, Any]:
@@ -108,7 +117,8 @@ def measure(
     loader: yields (images (B, 3, H, W) float in [0, 1], labels (B,)) in a fixed order.
     noise_levels: the s of U[-s, s] (empty: no noise sweep); noise_seed: see :mod:`repro.noise`;
     noise_images: the sweep uses the first this many test images (None: all; 0: no sweep).
-    nmi_bins: quantisation levels of :func:`repro.analysis.nmi.nmi`.
+    nmi_bins: quantisation levels of :func:`repro.analysis.nmi.nmi`; nmi_shuffle_seed: the seed of the
+    chance baseline's pixel shuffles (:func:`repro.analysis.nmi.shuffled`).
     figures_dir: where fig3_lab.png goes (None: no figure); its path in ``"figures"`` is relative to
     ``figures_dir``'s parent, which is where results.json lives.
     autocast_dtype: e.g. torch.bfloat16 to run the models under autocast (reconstructions are cast
@@ -138,17 +148,19 @@ def measure(
     for model in [*classifiers.values(), *aes.values()]:
         model.to(device)
 
-    correct1: dict[str, dict[str, list[np.ndarray]]] = {a: {k: [] for k in keys} for a in [ALONE, *ae_names]}
-    hits5: dict[str, dict[str, int]] = {a: {k: 0 for k in keys} for a in [ALONE, *ae_names]}
+    correct: dict[str, dict[str, dict[str, list[np.ndarray]]]] = {
+        m: {a: {k: [] for k in keys} for a in [ALONE, *ae_names]} for m in ("top1", "top5")
+    }
     sweep = bool(levels) and noise_images != 0
     noise_groups = {ALONE: keys, PRETRAINED_AE: keys, **{ae_name(k): [k] for k in keys if k in fine_tuned}}
-    noise_hits = {
-        m: {g: {k: np.zeros(len(levels), dtype=np.int64) for k in ks} for g, ks in noise_groups.items()}
-        for m in ("top1", "top5")
+    # noise_bits[metric][group][classifier][level]: per-batch correctness arrays of the swept images
+    noise_bits = {
+        m: {g: {k: [[] for _ in levels] for k in ks} for g, ks in noise_groups.items()} for m in ("top1", "top5")
     }
     noise_n = 0
-    nmi_accs = {name: NMIAccumulator(bins=nmi_bins, averages=AVERAGES) for name in ["original", *ae_names]}
-    lab = LabStatistics(ae_names)
+    nmi_accs = {name: NMIAccumulator(bins=nmi_bins, averages=AVERAGES, baseline_seed=nmi_shuffle_seed, keep=True)
+                for name in ["original", *ae_names]}
+    lab = LabStatistics(ae_names, per_image=True)
     fig_sample: dict[str, torch.Tensor] | None = None
     n_seen = 0
 
@@ -172,13 +184,13 @@ def measure(
                     for k, clf in classifiers.items():
                         c1, c5 = topk_correct(clf(inp), y)
                         clean[(source, k)] = (c1, c5)
-                        correct1[source][k].append(c1)
-                        hits5[source][k] += int(c5.sum())
+                        correct["top1"][source][k].append(c1)
+                        correct["top5"][source][k].append(c5)
 
                 m = b if noise_images is None else max(0, min(b, noise_images - n_seen))
                 if sweep and m > 0:
                     _noise_batch(
-                        x[:m], y[:m], n_seen, levels, noise_seed, classifiers, aes, noise_groups, clean, noise_hits
+                        x[:m], y[:m], n_seen, levels, noise_seed, classifiers, aes, noise_groups, clean, noise_bits
                     )
                     noise_n += m
 
@@ -194,37 +206,39 @@ def measure(
     if n_seen == 0:
         raise ReproError("evaluation: the test loader yielded no images")
 
-    bits = {a: {k: np.concatenate(v) for k, v in row.items()} for a, row in correct1.items()}
+    bits = {m: {a: {k: np.concatenate(v) for k, v in row.items()} for a, row in table.items()}
+            for m, table in correct.items()}
     out: dict[str, Any] = {
         "n_test": n_seen,
-        "accuracy": {
-            "top1": {a: {k: float(v.mean()) for k, v in row.items()} for a, row in bits.items()},
-            "top5": {a: {k: h / n_seen for k, h in row.items()} for a, row in hits5.items()},
-        },
-        "per_image": {
-            "encoding": "base64 of numpy.packbits(correct, bitorder='little')",
-            "top1": {a: {k: encode_bits(v) for k, v in row.items()} for a, row in bits.items()},
-        },
+        # a count of hits over n_seen: exactly what a resample under unit weights recomputes
+        "accuracy": {m: {a: {k: int(v.sum()) / n_seen for k, v in row.items()} for a, row in table.items()}
+                     for m, table in bits.items()},
+    }
+    per_image: dict[str, Any] = {
+        "encoding": "correctness: base64 of numpy.packbits(correct, bitorder='little'); arrays: "
+                    "repro.per_image.encode_array records (zlib, base64; value = offset + step * integer)",
+        "unit": UNIT,
+        **{m: {a: {k: encode_bits(v) for k, v in row.items()} for a, row in table.items()} for m, table in bits.items()},
     }
     if sweep and noise_n:
+        swept = {m: {g: {k: np.stack([np.concatenate(per_level) for per_level in curves]) for k, curves in row.items()}
+                     for g, row in groups.items()} for m, groups in noise_bits.items()}  # (levels, noise_n) each
         out["noise"] = {
             "levels": levels,
             "clamp": CLAMP,
             "seed": noise_seed,
             "n_images": noise_n,
-            **{
-                metric: {g: {k: (h / noise_n).tolist() for k, h in row.items()} for g, row in groups.items()}
-                for metric, groups in noise_hits.items()
-            },
+            **{m: {g: {k: (v.sum(axis=1) / noise_n).tolist() for k, v in row.items()} for g, row in groups.items()}
+               for m, groups in swept.items()},
         }
-    out["nmi"] = {
-        "bins": nmi_bins,
-        "n_images": n_seen,
-        "n_pairs": nmi_accs["original"].count("inter"),
-        "intra": {avg: {name: nmi_accs[name].mean("intra", avg) for name in ae_names} for avg in AVERAGES},
-        "inter": {avg: {name: acc.mean("inter", avg) for name, acc in nmi_accs.items()} for avg in AVERAGES},
-    }
+        per_image["noise"] = {
+            "n_images": noise_n, "levels": len(levels),
+            **{m: {g: {k: encode_bits(v) for k, v in row.items()} for g, row in groups.items()} for m, groups in swept.items()},
+        }
+    out["nmi"], per_image["nmi"] = _nmi_sections(nmi_accs, ae_names, nmi_bins, n_seen, nmi_shuffle_seed)
     out["lab"] = lab.result()
+    per_image["lab"] = lab.per_image_record()
+    out["per_image"] = per_image
     out["figures"] = {}
     if figures_dir is not None:
         if fig_sample is None:
@@ -246,17 +260,17 @@ def _noise_batch(
     aes: Mapping[str, nn.Module],
     groups: Mapping[str, Sequence[str]],
     clean: Mapping[tuple[str, str], tuple[np.ndarray, np.ndarray]],
-    hits: dict[str, dict[str, dict[str, np.ndarray]]],
+    bits: dict[str, dict[str, dict[str, list[list[np.ndarray]]]]],
 ) -> None:
-    """Add one batch's noise-sweep hits: i, A_S∘i and A_i∘i at every level, on the same noisy images."""
+    """Add one batch's noise-sweep correctness: i, A_S∘i and A_i∘i at every level, on the same noisy images."""
     m = x.shape[0]
     for li, s in enumerate(levels):
         if s == 0:  # x + U[-0, 0] is x: the clean pass already has these answers
             for g, ks in groups.items():
                 for k in ks:
                     c1, c5 = clean[(g, k)]
-                    hits["top1"][g][k][li] += int(c1[:m].sum())
-                    hits["top5"][g][k][li] += int(c5[:m].sum())
+                    bits["top1"][g][k][li].append(c1[:m])
+                    bits["top5"][g][k][li].append(c5[:m])
             continue
         noisy = add_uniform_noise(x, s, seed=seed, first_index=first_index)
         inputs: dict[str, torch.Tensor] = {ALONE: noisy}
@@ -266,5 +280,44 @@ def _noise_batch(
         for g, ks in groups.items():
             for k in ks:
                 c1, c5 = topk_correct(classifiers[k](inputs[g]), y)
-                hits["top1"][g][k][li] += int(c1.sum())
-                hits["top5"][g][k][li] += int(c5.sum())
+                bits["top1"][g][k][li].append(c1)
+                bits["top5"][g][k][li].append(c5)
+
+
+def _nmi_sections(accs: Mapping[str, Any], ae_names: Sequence[str], bins: int, n_images: int,
+                  shuffle_seed: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """results.json's ``nmi`` (means: raw, chance baseline, corrected) and ``per_image.nmi`` (the MI and
+    entropies each image's and pair's nMI derive from, 16-bit quantised; repro.per_image)."""
+    from repro.analysis.nmi import AVERAGES  # noqa: PLC0415
+
+    names = {"intra": list(ae_names), "inter": list(accs)}
+
+    def means(baseline: bool) -> dict[str, Any]:
+        return {kind: {avg: {n: accs[n].mean(kind, avg, baseline=baseline) for n in names[kind]} for avg in AVERAGES}
+                for kind in names}
+
+    raw, base = means(False), means(True)
+    section = {
+        "bins": bins,
+        "n_images": n_images,
+        "n_pairs": accs["original"].count("inter"),
+        **raw,
+        "baseline": base,
+        # the difference of the two stored means, as a resample computes it (repro.per_image)
+        "corrected": {kind: {avg: {n: raw[kind][avg][n] - base[kind][avg][n] for n in names[kind]} for avg in AVERAGES}
+                      for kind in names},
+        "shuffle_seed": shuffle_seed,
+    }
+    kept = {name: acc.per_image() for name, acc in accs.items()}
+    first_ae = ae_names[0]
+    per_image = {
+        "shuffle_seed": shuffle_seed,
+        # H(x) from an AE's intra pairs (every AE's intra reads the same originals, so any one gives it)
+        "entropy": {"original": encode_array(kept[first_ae]["h_x"].numpy(), nonnegative=True),
+                    **{n: encode_array(kept[n]["h_recon"].numpy(), nonnegative=True) for n in ae_names}},
+        "intra": {key: {n: encode_array(kept[n][f"intra_{key}"].numpy(), nonnegative=True) for n in ae_names}
+                  for key in ("mi", "mi_shuffled")},
+        "inter": {key: {n: encode_array(kept[n][f"inter_{key}"].numpy(), nonnegative=True) for n in accs}
+                  for key in ("mi", "mi_shuffled")},
+    }
+    return section, per_image

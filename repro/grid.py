@@ -103,6 +103,10 @@ def _read_rows(path: Path) -> list[list[str]]:
             rows = [[cell.strip() for cell in row] for row in csv.reader(fh)]
     except FileNotFoundError:
         raise ReproError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ReproError(f"{path}: is a folder; give the CSV file itself") from None
+    except OSError as err:
+        raise ReproError(f"{path}: cannot read it ({err.strerror or err})") from None
     except (UnicodeDecodeError, csv.Error) as err:
         raise ReproError(f"{path}: not a readable CSV file ({err})") from None
     rows = [r for r in rows if any(r)]

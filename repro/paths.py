@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
+
+from repro.errors import ReproError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -12,3 +15,30 @@ def artifacts_dir(name: str | None = None) -> Path:
     """``$REPRO_ARTIFACTS`` or ``artifacts/`` of the checkout; ``name`` picks a run's sub-folder."""
     root = Path(os.environ.get("REPRO_ARTIFACTS", REPO_ROOT / "artifacts"))
     return root / name if name else root
+
+
+def ensure_writable_dir(path: str | os.PathLike, what: str) -> Path:
+    """Create the folder ``path`` (with its parents) if missing and check that a file can be written there.
+
+    Called before any work, so that a bad output folder is a one-line :class:`ReproError` naming
+    ``what`` (the option, e.g. ``"--out"``) and the path, not a traceback after the work is done: a file
+    in the way, a parent that is a file, no permission, a read-only file system. The check writes and
+    removes a probe file instead of asking ``os.access``, which says yes to root on a write-protected
+    folder and knows nothing of read-only mounts.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     ensure_writable_dir(Path(tmp) / "a" / "b", "--out").is_dir()
+    True
+    """
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise ReproError(f"{what} {p}: is a file, not a folder; give a folder (it is created if missing)")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=p):
+            pass
+    except OSError as err:
+        raise ReproError(f"{what} {p}: cannot write there ({err.strerror or err}); "
+                         "choose another folder or make this one writable") from None
+    return p

@@ -3,6 +3,11 @@
 Built from a :class:`repro.results.Results` alone (our results.json, or the paper's tables), so that
 ``repro report`` rebuilds it without rerunning anything. Output is deterministic: no timestamps, fixed
 figure metadata, so a rebuilt report can be compared byte for byte with a committed one.
+
+The report is a list of sections, each made by one builder in :data:`SECTION_BUILDERS` from a
+:class:`ReportContext`. A builder returns :class:`Section` objects (markdown, and optionally its own
+HTML; otherwise the HTML is rendered from the markdown) and may add figures and JSON entries to the
+context. A new section is a new builder appended to the list.
 """
 
 from __future__ import annotations
@@ -12,18 +17,25 @@ import html
 import json
 import math
 import os
+import re
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from tabulate import tabulate
 
-from repro.claims import Verdict, evaluate
+from repro.budget import report_section as budget_report_section
+from repro.claims import VERDICTS, Verdict, evaluate
+from repro.claims import tolerances as tol
 from repro.claims.consistency import paper_consistency
-from repro.claims.core import NotMeasured, cross_grid
+from repro.claims.core import NotMeasured, cross_grid, is_paper_tables
+from repro.claims.preconditions import PRECONDITIONS
+from repro.claims.quotes import QUOTES, SECTIONS, sentences
 from repro.grid import DEFAULT_READING, RRC_READINGS, CrossGrid
 from repro.results import ALONE, PRETRAINED_AE, Results, ae_name
+from repro.your_classifiers import your_classifiers_section
 
 PAPER_THRESHOLDS = (0.1, 0.2, 0.8, 0.9)
 PAPER_INTERVALS = ((0.17, 0.52), (0.66, 0.84))
@@ -84,7 +96,7 @@ def noise_figure(results: Results, out: Path) -> str | None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    if not results.noise:
+    if not results.noise or not results.classifiers:
         return None
     levels = results.noise["levels"]
     fig, axes = plt.subplots(1, len(results.classifiers), figsize=(3.2 * len(results.classifiers), 3), sharey=True)
@@ -102,26 +114,37 @@ def noise_figure(results: Results, out: Path) -> str | None:
 
 
 def nmi_figure(results: Results, out: Path) -> str | None:
+    """Fig. 9's bars: intra- and inter-nMI per AE, raw and (when measured) minus their chance baseline,
+    which is what the claims read (repro.claims.nmi.corrected_nmi)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    if not results.nmi or "intra" not in results.nmi:
+    if not results.nmi or not results.nmi.get("intra"):
         return None
     variant = "arithmetic" if "arithmetic" in results.nmi["intra"] else next(iter(results.nmi["intra"]))
-    intra, inter = results.nmi["intra"][variant], results.nmi.get("inter", {}).get(variant, {})
-    names = [n for n in [PRETRAINED_AE, *[ae_name(c) for c in results.classifiers]] if n in intra]
+    tables = {"raw": (results.nmi["intra"].get(variant, {}), results.nmi.get("inter", {}).get(variant, {}))}
+    corrected = results.nmi.get("corrected") or {}
+    if corrected.get("intra"):
+        tables["minus chance baseline (what the claims read)"] = (
+            corrected["intra"].get(variant, {}), (corrected.get("inter") or {}).get(variant, {}))
+    names = [n for n in [PRETRAINED_AE, *[ae_name(c) for c in results.classifiers]] if n in tables["raw"][0]]
+    if not names:
+        return None
     x = np.arange(len(names))
-    fig, ax = plt.subplots(figsize=(1 + 0.9 * len(names), 3))
-    ax.bar(x - 0.2, [intra[n] for n in names], 0.4, label="intra-nMI(x, A(x))")
-    ax.bar(x + 0.2, [inter.get(n, np.nan) for n in names], 0.4, label="inter-nMI(A(x1), A(x2))")
-    if "original" in inter:
-        ax.axhline(inter["original"], color="gray", ls=":", label="inter-nMI of originals")
-    ax.set_xticks(x, names)
-    ax.set_ylabel(f"nMI ({variant})")
-    ax.legend(fontsize=7)
-    ax.set_title("Normalised mutual information (Fig. 9)")
+    fig, axes = plt.subplots(1, len(tables), figsize=(len(tables) * (1 + 0.9 * len(names)), 3), squeeze=False)
+    for ax, (title, (intra, inter)) in zip(axes[0], tables.items()):
+        ax.bar(x - 0.2, [intra.get(n, np.nan) for n in names], 0.4, label="intra-nMI(x, A(x))")
+        ax.bar(x + 0.2, [inter.get(n, np.nan) for n in names], 0.4, label="inter-nMI(A(x1), A(x2))")
+        if "original" in inter:
+            ax.axhline(inter["original"], color="gray", ls=":", label="inter-nMI of originals")
+        ax.axhline(0.0, color="black", lw=0.6)
+        ax.set_xticks(x, names)
+        ax.set_ylabel(f"nMI ({variant})")
+        ax.set_title(title, fontsize=9)
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle("Normalised mutual information (Fig. 9)", y=1.04)
     return _save(fig, out / "nmi.png")
 
 
@@ -161,101 +184,292 @@ def _md_table(headers: list[str], rows: list[list[Any]]) -> str:
     return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
 
 
-# --- the report -----------------------------------------------------------------------------------
+# --- verdict formatting -------------------------------------------------------------------------
+
+
+def _num(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def quantities_text(v: Verdict) -> str:
+    """Each tested quantity with its 95% interval, or why there is none."""
+    parts = []
+    for name, value in v.quantities.items():
+        iv = v.intervals.get(name)
+        parts.append(f"{name} {_num(value)}" + (f" [{_num(iv[0])}, {_num(iv[1])}]" if iv else ""))
+    text = "; ".join(parts)
+    if v.no_interval and v.verdict != "not measured":
+        text = (text + "; " if text else "") + f"no interval: {v.no_interval}"
+    return text
+
+
+def support_text(v: Verdict) -> str:
+    return "" if v.support is None else f"{v.support:.0%}"
+
+
+def sort_by_section(verdicts: list[Verdict]) -> list[Verdict]:
+    """In the order of the paper's sections (quotes.SECTIONS), registration order within one."""
+    order = {s: k for k, s in enumerate(SECTIONS)}
+    return sorted(verdicts, key=lambda v: order.get(v.section, len(order)))
+
+
+def verdict_counts(verdicts: list[Verdict]) -> dict[str, int]:
+    return {k: sum(v.verdict == k for v in verdicts) for k in VERDICTS}
+
+
+def counts_line(verdicts: list[Verdict]) -> str:
+    counts = verdict_counts(verdicts)
+    return f"{len(verdicts)} claims: " + " · ".join(f"{n} {k}" for k, n in counts.items())
 
 
 def summary_rows(verdicts: list[Verdict]) -> list[list[str]]:
+    return [[v.id, v.section, v.verdict, support_text(v), v.ours] for v in verdicts]
+
+
+SUMMARY_HEADERS = ["claim", "section", "verdict", "support", "ours"]
+
+_RULES = (f"A claim **holds** when it holds on the measured numbers and in at least {tol.SUPPORT:.0%} of "
+          f"{tol.BOOTSTRAP_RESAMPLES} bootstrap resamples of the test images (one-sided {tol.SUPPORT:.0%}), and "
+          f"**fails** when it fails on both counts; otherwise, or when a declared precondition is not met, it is "
+          "**inconclusive**. **Not measured**: the results lack what the claim speaks about (a section, or one of "
+          "the five classifiers L, A, V, I, R; extra classifiers are never read). Intervals are two-sided 95% "
+          "percentile intervals of each number the claim tests. Tolerances: `repro/claims/tolerances.py`; "
+          "preconditions: `repro/claims/preconditions.py`.")
+
+
+# --- the report's sections ----------------------------------------------------------------------
+
+
+@dataclass
+class Section:
+    heading: str
+    markdown: str
+    html: str | None = None  # its own HTML; None: rendered from the markdown
+
+
+@dataclass
+class ReportContext:
+    results: Results
+    paper: Results | None
+    out: Path
+    verdicts: list[Verdict]
+    consistency: list[Verdict]
+    is_paper: bool
+    grid: CrossGrid | None = None
+    figures: dict[str, str] = field(default_factory=dict)  # name -> file name under figures/
+    payload: dict[str, Any] = field(default_factory=dict)  # extra entries of claims.json
+    previous: dict[str, Any] | None = None  # claims.json of the same scale under an earlier protocol
+    ceiling: Results | None = None  # a diagnostic run with both halves of the AE fine-tuned
+    replicates: dict[str, Any] | None = None  # {"names", "per_run"}: results is their pooled ReplicateResults
+
+    @property
+    def figdir(self) -> Path:
+        return self.out / "figures"
+
+
+def summary_section(ctx: ReportContext) -> list[Section]:
+    counts = verdict_counts(ctx.verdicts)
+    md = (f"**{counts_line(ctx.verdicts)}**\n\nSource: **{ctx.results.source}**. RRC reading: `{DEFAULT_READING}` "
+          f"(acc(i) = acc(A_i∘i)). {_RULES}\n\n" + _md_table(SUMMARY_HEADERS, summary_rows(ctx.verdicts)))
+    badges = " ".join(f"<span class='badge {_vclass(k)}'>{n} {html.escape(k)}</span>" for k, n in counts.items())
+    rows = "".join(
+        f"<tr><td><a href='#{html.escape(v.id)}'>{html.escape(v.id)}</a></td><td>{html.escape(v.section)}</td>"
+        f"<td class='{_vclass(v.verdict)}'>{html.escape(v.verdict)}</td><td>{support_text(v)}</td>"
+        f"<td>{html.escape(v.statement)}</td></tr>" for v in ctx.verdicts)
+    body = (f"<p class='counts'><b>{len(ctx.verdicts)} claims:</b> {badges}</p>"
+            f"<p>Source: <b>{html.escape(ctx.results.source)}</b>. RRC reading: <code>{DEFAULT_READING}</code>. "
+            f"{_inline(_RULES)}</p><table><thead><tr><th>claim</th><th>section</th><th>verdict</th><th>support</th>"
+            f"<th>statement</th></tr></thead><tbody>{rows}</tbody></table>")
+    return [Section("Summary", md, body)]
+
+
+def claims_section(ctx: ReportContext) -> list[Section]:
+    """Every claim under its section of the paper, the paper's sentence first."""
+    by_section: dict[str, list[Verdict]] = {}
+    for v in ctx.verdicts:
+        by_section.setdefault(v.section, []).append(v)
+    order = [s for s in SECTIONS if s in by_section] + sorted(s for s in by_section if s not in SECTIONS)
+    out = []
+    for sec in order:
+        md_parts, html_parts = [], []
+        for v in by_section[sec]:
+            quote = QUOTES.get(v.id, "")
+            lines = [("Claim", v.statement), ("Paper", v.paper), ("Ours", v.ours), ("Tested", quantities_text(v)),
+                     ("Support", support_text(v)), ("Tolerance", v.tolerance),
+                     # "five" applies to every claim and is stated once, in the summary's rules.
+                     ("Preconditions", "; ".join(PRECONDITIONS[p].requires for p in v.requires if p != "five")),
+                     ("Why", v.detail)]
+            lines = [(k, t) for k, t in lines if t]
+            md_parts.append(f"#### {v.id}: {v.verdict}\n\n" + (f"> {quote}\n\n" if quote else "")
+                            + "\n".join(f"- **{k}**: {t}" for k, t in lines))
+            html_parts.append(
+                f"<div class='claim {_vclass(v.verdict)}' id='{html.escape(v.id)}'>"
+                f"<div class='head'><span class='badge {_vclass(v.verdict)}'>{html.escape(v.verdict)}</span> "
+                f"<code>{html.escape(v.id)}</code></div>"
+                + "".join(f"<blockquote>{html.escape(s)}</blockquote>" for s in (sentences(quote) if quote else []))
+                + "<dl>" + "".join(f"<dt>{k}</dt><dd>{html.escape(t)}</dd>" for k, t in lines) + "</dl></div>")
+        title = SECTIONS.get(sec, sec)
+        out.append(Section(f"Claims: {title}", "\n\n".join(md_parts), "\n".join(html_parts)))
+    return out
+
+
+def preconditions_section(ctx: ReportContext) -> list[Section]:
+    rows = [[p.id, p.requires, p.reason, p.verdict,
+             ", ".join(v.id for v in ctx.verdicts if p.id in v.requires and p.id != "five") or "every claim"]
+            for p in PRECONDITIONS.values()]
+    return [Section("Preconditions (declared before the results were seen)",
+                    _md_table(["id", "the data must show", "why", "otherwise", "claims"], rows))]
+
+
+def consistency_section(ctx: ReportContext) -> list[Section]:
+    if not ctx.consistency:
+        return []
+    rows = [[v.id, v.paper, v.ours, v.verdict] for v in ctx.consistency]
+    bad = sum(not v.holds for v in ctx.consistency)
+    return [Section("The paper against itself", f"{bad} of {len(ctx.consistency)} checks disagree.\n\n"
+                    + _md_table(["check", "one place", "the other", "verdict"], rows))]
+
+
+def table1_section(ctx: ReportContext) -> list[Section]:
+    if PRETRAINED_AE not in ctx.results.top1:
+        return []
+    return [Section("Table 1: top-1 / top-5 (%)", _md_table(
+        ["network", "top-1", "diff", "top-5", "paper top-1"], table1_rows(ctx.results, ctx.paper)))]
+
+
+def table2_section(ctx: ReportContext) -> list[Section]:
+    if ctx.grid is None:
+        return []
+    grid = ctx.grid
+    headers = ["AE \\ classifier", *grid.classifiers]
+    body = _md_table(headers, grid_rows(grid))
+    if ctx.paper is not None and not ctx.is_paper:
+        pgrid = cross_grid(ctx.paper)
+        body += "\n\nThe paper's Table 2:\n\n" + _md_table(["AE \\ classifier", *pgrid.classifiers], grid_rows(pgrid))
+    return [Section("Table 2: top-1 of A_i∘j", body), Section("RRC(A_i∘j)", _md_table(headers, grid_rows(grid, grid.rrc(), 3)))]
+
+
+def grid_heatmap_section(ctx: ReportContext) -> list[Section]:
+    """Table 2 at a glance: the paper's grid beside ours, on one colour scale (and the same for RRC)."""
+    if ctx.grid is None or ctx.paper is None or ctx.is_paper:
+        return []
+    from repro.analysis.figures import plot_grid_heatmaps
+
+    ours, paper = ctx.grid, cross_grid(ctx.paper)
+    if list(ours.classifiers) != list(paper.classifiers):
+        return []
+    names = list(ours.classifiers)
+    fig = plot_grid_heatmaps({"the paper (ImageNet)": paper.values, f"ours ({ctx.results.source})": ours.values},
+                             names, names)
+    ctx.figures["table2_heatmap"] = _save(fig, ctx.figdir / "table2_heatmap.png")
+    r_paper, r_ours = paper.rrc(), ours.rrc()
+    top = max(1.0, float(np.nanmax(r_paper)), float(np.nanmax(r_ours)))
+    fig = plot_grid_heatmaps({"the paper (ImageNet)": r_paper, f"ours ({ctx.results.source})": r_ours}, names, names,
+                             value_range=(0.0, top), label="RRC(A_i∘j)")
+    ctx.figures["rrc_heatmap"] = _save(fig, ctx.figdir / "rrc_heatmap.png")
+    return [Section("Table 2 and RRC at a glance",
+                    "Each grid on one colour scale with the paper's: a specialised AE shows as a bright diagonal "
+                    "and dark cells off it; AEs that barely differ from A_S show as rows of one colour.\n\n"
+                    f"![table 2](figures/{ctx.figures['table2_heatmap']})\n\n![rrc](figures/{ctx.figures['rrc_heatmap']})")]
+
+
+def finetune_section(ctx: ReportContext) -> list[Section]:
+    """Sec. 3.3 as it ran: per AE, how long fine-tuning ran and why it stopped, its held-out curve, and
+    the cross-transfer trajectory (whether and when the grid opens up)."""
+    from repro.analysis.figures import plot_cross_transfer, plot_finetune_convergence
+
+    records = {r["classifier"]: r for r in (ctx.results.raw.get("finetune") or {}).values()
+               if isinstance(r, dict) and r.get("heldout") and r.get("best")}
+    if not records:
+        return []
+    per_unit = (ctx.results.raw.get("timings_s") or {}).get("per_unit", {})
+    rows, curves, alone = [], {}, {}
+    for k, r in records.items():
+        c, held = r["heldout"]["curves"], r["heldout"]
+        own = c["heldout_top1"].get(k, [])
+        alone_k = held["alone_top1"].get(k)
+        minutes = per_unit.get(ae_name(k))
+        rows.append([ae_name(k), f"{r['images_seen']:,}", "" if minutes is None else f"{minutes / 60:.1f}",
+                     r["stop_reason"], f"{r['best']['images_seen']:,}", _num(alone_k) if alone_k is not None else "",
+                     _num(own[0]) if own else "", _num(r["best"]["heldout_top1"])])
+        curves[k] = {**c, "best_images_seen": r["best"]["images_seen"]}
+        if alone_k is not None:
+            alone[k] = alone_k
+    held_n = next(iter(records.values()))["heldout"]["images"]
+    ctx.figures["finetune_convergence"] = _save(plot_finetune_convergence(curves, alone),
+                                                ctx.figdir / "finetune_convergence.png")
+    text = (f"Each AE is fine-tuned until its held-out cross-entropy stops improving (the plateau rule of Sec. 3.2 "
+            f"applied to fine-tuning; see `repro/pipeline/finetune.py`), or up to its cap; the check with the lowest "
+            f"held-out loss is kept. Held-out: {held_n:,} training images no stage trained on (the test set is read "
+            "by the evaluation alone).\n\n"
+            + _md_table(["AE", "images seen", "minutes", "stopped", "kept check (images)", "held-out: i alone",
+                         "A_S∘i", "A_i∘i (kept)"], rows)
+            + f"\n\n![convergence](figures/{ctx.figures['finetune_convergence']})")
+    if any(len(c["heldout_top1"]) > 1 for c in curves.values()):
+        ctx.figures["cross_transfer"] = _save(plot_cross_transfer(curves), ctx.figdir / "cross_transfer.png")
+        text += f"\n\n![cross transfer](figures/{ctx.figures['cross_transfer']})"
+    return [Section("Fine-tuning (Sec. 3.3): convergence and cross transfer", text)]
+
+
+def replicates_section(ctx: ReportContext) -> list[Section]:
+    """Training-seed replicates (``repro report --runs``): the design and how many runs hold on their own."""
+    if not ctx.replicates:
+        return []
+    from repro.replicates import replicates_markdown
+
+    md = replicates_markdown(ctx.results, ctx.replicates["names"], ctx.replicates["per_run"],
+                             [v.to_dict() for v in ctx.verdicts])
+    return [Section("Training-seed replicates", md)]
+
+
+def previous_protocol_section(ctx: ReportContext) -> list[Section]:
+    """The verdicts of the same scale under the earlier protocol beside today's, so readers see what changed."""
+    if not ctx.previous:
+        return []
+    before = {c["id"]: c["verdict"] for c in ctx.previous.get("claims", [])}
+    rows = [[v.id, before.get(v.id, "(no such claim)"), v.verdict] for v in ctx.verdicts]
+    changed = sum(1 for v in ctx.verdicts if before.get(v.id) != v.verdict)
+    label = ctx.previous.get("label", "previous protocol")
+    return [Section(f"Verdicts under the previous protocol ({label})",
+                    f"{changed} of {len(ctx.verdicts)} verdicts differ. {ctx.previous.get('note', '')}\n\n"
+                    + _md_table(["claim", label, "this run"], rows))]
+
+
+def ceiling_section(ctx: ReportContext) -> list[Section]:
+    """How much of each classifier's accuracy this scale's A_S can give back at all: A_i∘i with only the
+    decoder fine-tuned (the paper's method) against a diagnostic run that fine-tunes both halves."""
+    if ctx.ceiling is None:
+        return []
+    ours, ceil = ctx.results, ctx.ceiling
     rows = []
-    for v in verdicts:
-        interval = "" if v.interval is None else f"[{v.interval[0]:.4g}, {v.interval[1]:.4g}]"
-        support = "" if v.support is None else f"{v.support:.0%}"
-        rows.append([v.id, v.section, v.statement, v.paper, v.ours, interval, support, v.verdict])
-    return rows
+    for k in ours.classifiers:
+        a = ae_name(k)
+        if a not in ceil.top1 or a not in ours.top1 or k not in ceil.top1.get(ALONE, {}):
+            continue
+        i, s, dec, both = (ours.top1[ALONE][k], ours.top1[PRETRAINED_AE][k], ours.top1[a][k], ceil.top1[a][k])
+        gap = i - s
+        rows.append([k, _pct(i), _pct(s), _pct(dec), _pct(both),
+                     f"{(dec - s) / gap:.0%}" if gap > 0 else "", f"{(both - s) / gap:.0%}" if gap > 0 else ""])
+    if not rows:
+        return []
+    return [Section("What this scale can give back (the ceiling)",
+                    "Top-1 (%) on the test set. A_i∘i (decoder) is the paper's method; A_i∘i (both) fine-tunes "
+                    "encoder and decoder under the same rule (a diagnostic: how much of what A_S loses any "
+                    "fine-tuning of this A_S can recover). Claims that need A_i∘i to reach or pass i alone "
+                    "(table1.ai_recovers, table1.ai_surpasses_most, noise.ai_above at small s) cannot hold at this "
+                    "scale where even the diagnostic stays below i.\n\n"
+                    + _md_table(["i", "i alone", "A_S∘i", "A_i∘i (decoder)", "A_i∘i (both)",
+                                 "share of A_S's loss won back (decoder)", "(both)"], rows))]
 
 
-SUMMARY_HEADERS = ["claim", "section", "statement", "paper", "ours", "95% interval", "support", "verdict"]
-
-
-def build_report(results: Results, out_dir: str | Path, paper: Results | None = None, title: str | None = None,
-                 resamples: int | None = None) -> dict[str, Any]:
-    """Evaluate every claim on ``results`` and write claims.md / claims.json / claims.html to ``out_dir``."""
-    out = Path(out_dir)
-    figdir = out / "figures"
-    kwargs = {} if resamples is None else {"resamples": resamples}
-    verdicts = evaluate(results, **kwargs)
-    is_paper = results.source == "paper"
-    consistency = paper_consistency() if is_paper else []
-    title = title or f"Claims report: {'the paper’s own tables' if is_paper else results.source + ' scale'}"
-
-    sections: list[tuple[str, str]] = []  # (heading, markdown body)
-    figures: dict[str, str] = {}
-
-    counts = {k: sum(v.verdict.split(" ")[0] == k for v in verdicts) for k in ("holds", "fails")}
-    counts["not measured"] = sum(v.verdict == "not measured" for v in verdicts)
-    intro = (f"Source: **{results.source}**. {len(verdicts)} claims: {counts['holds']} hold, {counts['fails']} fail, "
-             f"{counts['not measured']} not measured. RRC reading: `{DEFAULT_READING}` (acc(i) = acc(A_i∘i)); "
-             "tolerances and their reasons: `repro/claims/tolerances.py`.")
-    sections.append(("Summary", intro + "\n\n" + _md_table(SUMMARY_HEADERS, summary_rows(verdicts))))
-
-    if consistency:
-        rows = [[v.id, v.paper, v.ours, v.verdict] for v in consistency]
-        bad = sum(not v.holds for v in consistency)
-        sections.append(("The paper against itself", f"{bad} of {len(consistency)} checks disagree.\n\n"
-                         + _md_table(["check", "one place", "the other", "verdict"], rows)))
-
-    if PRETRAINED_AE in results.top1:
-        sections.append(("Table 1: top-1 / top-5 (%)", _md_table(
-            ["network", "top-1", "diff", "top-5", "paper top-1"], table1_rows(results, paper))))
-
-    grid_info: dict[str, Any] = {}
-    try:
-        grid = cross_grid(results)
-    except NotMeasured:
-        grid = None
-    if grid is not None:
-        headers = ["AE \\ classifier", *grid.classifiers]
-        body = _md_table(headers, grid_rows(grid))
-        if paper is not None and not is_paper:
-            pgrid = cross_grid(paper)
-            body += "\n\nThe paper's Table 2:\n\n" + _md_table(["AE \\ classifier", *pgrid.classifiers], grid_rows(pgrid))
-        sections.append(("Table 2: top-1 of A_i∘j", body))
-        sections.append(("RRC(A_i∘j)", _md_table(headers, grid_rows(grid, grid.rrc(), 3))))
-        grid_info = _lattice_sections(grid, figdir, sections, figures)
-
-    for name, fn in (("noise", noise_figure), ("nmi", nmi_figure)):
-        f = fn(results, figdir)
-        if f:
-            figures[name] = f
-            sections.append(({"noise": "Noise (Fig. 5)", "nmi": "Normalised mutual information (Fig. 9)"}[name],
-                             f"![{name}](figures/{f})"))
-    for key, rel in sorted((results.raw.get("figures") or {}).items()):
-        sections.append((f"Figure: {key}", f"![{key}]({rel})"))
-
-    prov = results.raw.get("provenance")
-    if prov:
-        sections.append(("Run configuration and versions", "```json\n" + json.dumps(prov, indent=2, sort_keys=True) + "\n```"))
-
-    md = f"# {title}\n\n" + "\n\n".join(f"## {h}\n\n{b}" for h, b in sections) + "\n"
-    payload = {
-        "title": title,
-        "source": results.source,
-        "rrc_reading": DEFAULT_READING,
-        "claims": [v.to_dict() for v in verdicts],
-        "paper_consistency": [v.to_dict() for v in consistency],
-        **grid_info,
-        "figures": {k: f"figures/{v}" for k, v in figures.items()},
-    }
-    write_text_atomic(out / "claims.md", md)
-    write_text_atomic(out / "claims.json", json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
-    write_text_atomic(out / "claims.html", _html(title, sections, out))
-    return payload
-
-
-def _lattice_sections(grid: CrossGrid, figdir: Path, sections, figures) -> dict[str, Any]:
+def lattice_section(ctx: ReportContext) -> list[Section]:
     from repro.analysis.lattice import build_lattice, context_at, stable_intervals
     from repro.claims.cross import middle_intervals
 
-    info: dict[str, Any] = {"intervals": {}}
+    if ctx.grid is None:
+        return []
+    grid, sections = ctx.grid, []
+    ctx.payload["intervals"] = {}
     rows = []
     for reading in RRC_READINGS:
         try:
@@ -265,90 +479,232 @@ def _lattice_sections(grid: CrossGrid, figdir: Path, sections, figures) -> dict[
             continue
         ivs = middle_intervals(r)
         widest = sorted(sorted(ivs, key=lambda iv: iv[1] - iv[0], reverse=True)[:2])
-        info["intervals"][reading] = [_json_interval(lo, hi) for lo, hi in stable_intervals(r)]
+        ctx.payload["intervals"][reading] = [_json_interval(lo, hi) for lo, hi in stable_intervals(r)]
         rows.append([reading + (" (default)" if reading == DEFAULT_READING else ""),
                      ", ".join(_fmt_interval(*iv) for iv in widest),
                      ", ".join(_fmt_interval(*iv) for iv in ivs)])
     paper_ivs = ", ".join(f"[{lo:.2f}, {hi:.2f}]" for lo, hi in PAPER_INTERVALS)
-    sections.append(("Stable intervals of t (Sec. 3.4)",
-                     f"The paper: any t in {paper_ivs} gives one context. Each (low, high] below gives one context; "
-                     "the two widest inside (0, 1] are listed first. These numbers decide the RRC reading.\n\n"
-                     + _md_table(["RRC reading", "two widest", "all inside (0, 1]"], rows)))
+    sections.append(Section("Stable intervals of t (Sec. 3.4)",
+                            f"The paper: any t in {paper_ivs} gives one context. Each (low, high] below gives one "
+                            "context; the two widest inside (0, 1] are listed first. These numbers decide the RRC reading.\n\n"
+                            + _md_table(["RRC reading", "two widest", "all inside (0, 1]"], rows)))
 
     r = grid.rrc()
     widest = sorted(sorted(middle_intervals(r), key=lambda iv: iv[1] - iv[0], reverse=True)[:2])
     thresholds = {f"{t:g}": t for t in PAPER_THRESHOLDS}
     for lo, hi in widest:
         thresholds[f"{(lo + hi) / 2:.3f}"] = (lo + hi) / 2
-    files = lattice_figures(grid, thresholds, figdir)
-    figures.update({f"lattice_t{k}": v for k, v in files.items()})
-    info["thresholds"] = {}
+    files = lattice_figures(grid, thresholds, ctx.figdir)
+    ctx.figures.update({f"lattice_t{k}": v for k, v in files.items()})
+    ctx.payload["thresholds"] = {}
     lines = []
     for label, t in thresholds.items():
         lattice = build_lattice(context_at(r, t), grid.classifiers, grid.ae_labels())
         concepts = [{"extent": list(c.extent), "intent": list(c.intent)} for c in lattice.concepts]
-        info["thresholds"][label] = {"concepts": concepts, "chain": bool(lattice.is_chain)}
+        ctx.payload["thresholds"][label] = {"concepts": concepts, "chain": bool(lattice.is_chain)}
         kind = "paper's threshold" if t in PAPER_THRESHOLDS else "middle of one of our two widest intervals"
+        shape = "one concept (nothing separates the classifiers)" if len(concepts) == 1 else \
+            ("a chain" if lattice.is_chain else "not a chain")
         listing = "; ".join(f"{{{', '.join(c['extent'])}}} / {{{', '.join(c['intent'])}}}" for c in concepts)
-        lines.append(f"**t = {label}** ({kind}): {len(concepts)} concepts, "
-                     f"{'a chain' if lattice.is_chain else 'not a chain'}. Concepts (extent / intent): {listing}\n\n"
-                     f"![lattice t={label}](figures/{files[label]})")
-    sections.append(("Concept lattices (Fig. 7)", "\n\n".join(lines)))
-    figures["rrc_sorted"] = rrc_figure(grid, figdir)
-    sections.append(("Sorted RRC (Fig. 6)", f"![rrc](figures/{figures['rrc_sorted']})"))
-    return info
+        lines.append(f"**t = {label}** ({kind}): {len(concepts)} concepts, {shape}. Concepts (extent / intent): "
+                     f"{listing}\n\n![lattice t={label}](figures/{files[label]})")
+    sections.append(Section("Concept lattices (Fig. 7)", "\n\n".join(lines)))
+    ctx.figures["rrc_sorted"] = rrc_figure(grid, ctx.figdir)
+    sections.append(Section("Sorted RRC (Fig. 6)", f"![rrc](figures/{ctx.figures['rrc_sorted']})"))
+    return sections
 
 
-def _html(title: str, sections: list[tuple[str, str]], out: Path) -> str:
-    """A self-contained page: tables from the markdown, images embedded as data URIs."""
-    import re
+def noise_section(ctx: ReportContext) -> list[Section]:
+    f = noise_figure(ctx.results, ctx.figdir)
+    if not f:
+        return []
+    ctx.figures["noise"] = f
+    return [Section("Noise (Fig. 5)", f"![noise](figures/{f})")]
 
-    def render(body: str) -> str:
-        parts, table = [], []
 
-        def flush():
-            if table:
-                cells = [[c.strip() for c in row.strip().strip("|").split("|")] for row in table if not re.fullmatch(r"[|\-: ]+", row.strip())]
-                head, *rest = cells
-                parts.append("<table><thead><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in head) + "</tr></thead><tbody>"
-                             + "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rest)
-                             + "</tbody></table>")
-                table.clear()
+def nmi_section(ctx: ReportContext) -> list[Section]:
+    f = nmi_figure(ctx.results, ctx.figdir)
+    if not f:
+        return []
+    ctx.figures["nmi"] = f
+    return [Section("Normalised mutual information (Fig. 9)", f"![nmi](figures/{f})")]
 
-        in_code = False
-        code: list[str] = []
-        for line in body.split("\n"):
-            if line.startswith("```"):
-                if in_code:
-                    parts.append("<pre>" + html.escape("\n".join(code)) + "</pre>")
-                    code.clear()
-                in_code = not in_code
-                continue
+
+def run_figures_section(ctx: ReportContext) -> list[Section]:
+    return [Section(f"Figure: {key}", f"![{key}]({rel})") for key, rel in sorted((ctx.results.raw.get("figures") or {}).items())]
+
+
+def provenance_section(ctx: ReportContext) -> list[Section]:
+    prov = ctx.results.raw.get("provenance")
+    if not prov:
+        return []
+    return [Section("Run configuration and versions", "```json\n" + json.dumps(prov, indent=2, sort_keys=True) + "\n```")]
+
+
+SectionBuilder = Callable[[ReportContext], list[Section]]
+
+# The report, in order. Append a builder to add a section (figures and JSON entries go through ctx).
+SECTION_BUILDERS: list[SectionBuilder] = [
+    summary_section,
+    replicates_section,
+    previous_protocol_section,
+    claims_section,
+    preconditions_section,
+    consistency_section,
+    table1_section,
+    table2_section,
+    grid_heatmap_section,
+    finetune_section,
+    ceiling_section,
+    lattice_section,
+    noise_section,
+    nmi_section,
+    your_classifiers_section,  # issue 11: the extras beside the five (no verdict reads them)
+    run_figures_section,
+    provenance_section,
+    budget_report_section,  # with --time-budget: the plan and each unit's sizing decision (repro.budget)
+]
+
+
+def build_report(results: Results, out_dir: str | Path, paper: Results | None = None, title: str | None = None,
+                 resamples: int | None = None, previous: dict[str, Any] | None = None,
+                 ceiling: Results | None = None, replicates: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Evaluate every claim on ``results`` and write claims.md / claims.json / claims.html to ``out_dir``.
+
+    ``previous``: the claims.json of the same scale under an earlier protocol (with optional "label" and
+    "note"), shown beside today's verdicts; ``ceiling``: a diagnostic run fine-tuning both AE halves;
+    ``replicates``: {"names", "per_run"} of the runs pooled into ``results`` (repro.replicates)."""
+    out = Path(out_dir)
+    kwargs = {} if resamples is None else {"resamples": resamples}
+    verdicts = sort_by_section(evaluate(results, **kwargs))
+    is_paper = is_paper_tables(results)
+    ctx = ReportContext(results, paper, out, verdicts, paper_consistency() if is_paper else [], is_paper,
+                        previous=previous, ceiling=ceiling, replicates=replicates)
+    try:
+        ctx.grid = cross_grid(results)
+    except NotMeasured:
+        ctx.grid = None
+    title = title or f"Claims report: {'the paper’s own tables' if is_paper else results.source + ' scale'}"
+
+    sections = [s for build in SECTION_BUILDERS for s in build(ctx)]
+    md = f"# {title}\n\n" + "\n\n".join(f"## {s.heading}\n\n{s.markdown}" for s in sections) + "\n"
+    payload = {
+        "title": title,
+        "source": results.source,
+        "rrc_reading": DEFAULT_READING,
+        "counts": verdict_counts(verdicts),
+        "claims": [v.to_dict() for v in verdicts],
+        "preconditions": {p.id: {"requires": p.requires, "reason": p.reason, "verdict": p.verdict}
+                          for p in PRECONDITIONS.values()},
+        "paper_consistency": [v.to_dict() for v in ctx.consistency],
+        **ctx.payload,
+        "figures": {k: f"figures/{v}" for k, v in ctx.figures.items()},
+    }
+    write_text_atomic(out / "claims.md", md)
+    write_text_atomic(out / "claims.json", json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    write_text_atomic(out / "claims.html", _html(title, sections, out))
+    return payload
+
+
+# --- HTML -----------------------------------------------------------------------------------------
+
+_VERDICT_COLOURS = {  # background, text: colour-blind-safe enough with the words always written out
+    "holds": ("#d8f0d8", "#1b5e20"),
+    "fails": ("#f8d7d7", "#8b1a1a"),
+    "inconclusive": ("#fff0c2", "#7a5600"),
+    "not measured": ("#e6e6e6", "#444444"),
+}
+
+
+def _vclass(verdict: str) -> str:
+    """CSS class of a verdict.
+
+    >>> _vclass("not measured")
+    'v-not-measured'
+    """
+    return "v-" + verdict.replace(" ", "-") if verdict in _VERDICT_COLOURS else ""
+
+
+def _inline(text: str) -> str:
+    text = html.escape(text)
+    text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
+
+
+def _render_markdown(body: str, out: Path) -> str:
+    """The little markdown the report writes: tables, code blocks, images, headings, quotes, lists, paragraphs."""
+    parts: list[str] = []
+    table: list[str] = []
+    items: list[str] = []
+
+    def flush() -> None:
+        if table:
+            cells = [[c.strip() for c in row.strip().strip("|").split("|")] for row in table
+                     if not re.fullmatch(r"[|\-: ]+", row.strip())]
+            head, *rest = cells
+            parts.append("<table><thead><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in head) + "</tr></thead><tbody>"
+                         + "".join("<tr>" + "".join(f"<td class='{_vclass(c)}'>{html.escape(c)}</td>" if _vclass(c)
+                                                    else f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rest)
+                         + "</tbody></table>")
+            table.clear()
+        if items:
+            parts.append("<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in items) + "</ul>")
+            items.clear()
+
+    in_code = False
+    code: list[str] = []
+    for line in body.split("\n"):
+        if line.startswith("```"):
             if in_code:
-                code.append(line)
-                continue
-            if line.startswith("|"):
-                table.append(line)
-                continue
-            flush()
-            for alt, src in re.findall(r"!\[([^\]]*)\]\(([^)]+)\)", line):
-                path = out / src
-                if path.is_file():
-                    data = base64.b64encode(path.read_bytes()).decode()
-                    parts.append(f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"></figure>')
-                else:
-                    parts.append(f"<p>(missing figure {html.escape(src)})</p>")
-            line = re.sub(r"!\[[^\]]*\]\([^)]+\)", "", line).strip()
-            if line:
-                text = html.escape(line)
-                text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
-                text = re.sub(r"`(.+?)`", r"<code>\1</code>", text)
-                parts.append(f"<p>{text}</p>")
+                parts.append("<pre>" + html.escape("\n".join(code)) + "</pre>")
+                code.clear()
+            in_code = not in_code
+            continue
+        if in_code:
+            code.append(line)
+            continue
+        if line.startswith("|"):
+            table.append(line)
+            continue
+        if line.startswith("- "):
+            items.append(line[2:])
+            continue
         flush()
-        return "\n".join(parts)
+        if line.startswith("#### "):
+            parts.append(f"<h4>{_inline(line[5:])}</h4>")
+            continue
+        if line.startswith("> "):
+            parts.append(f"<blockquote>{_inline(line[2:])}</blockquote>")
+            continue
+        for alt, src in re.findall(r"!\[([^\]]*)\]\(([^)]+)\)", line):
+            path = out / src
+            if path.is_file():
+                data = base64.b64encode(path.read_bytes()).decode()
+                parts.append(f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"></figure>')
+            else:
+                parts.append(f"<p>(missing figure {html.escape(src)})</p>")
+        line = re.sub(r"!\[[^\]]*\]\([^)]+\)", "", line).strip()
+        if line:
+            parts.append(f"<p>{_inline(line)}</p>")
+    flush()
+    return "\n".join(parts)
 
-    style = ("body{font-family:sans-serif;max-width:1200px;margin:auto;padding:1em}"
+
+def _html(title: str, sections: list[Section], out: Path) -> str:
+    """One self-contained page: styles inline, images embedded as data URIs, no scripts."""
+    colours = "".join(f".v-{k.replace(' ', '-')}{{background:{bg};color:{fg}}}" for k, (bg, fg) in _VERDICT_COLOURS.items())
+    style = ("body{font-family:sans-serif;max-width:1200px;margin:auto;padding:1em;line-height:1.35}"
              "table{border-collapse:collapse;font-size:13px;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 6px;vertical-align:top}"
-             "img{max-width:100%}pre{background:#f6f6f6;padding:1em;overflow:auto}")
-    body = "\n".join(f"<h2>{html.escape(h)}</h2>\n{render(b)}" for h, b in sections)
-    return f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{style}</style></head><body><h1>{html.escape(title)}</h1>\n{body}\n</body></html>\n"
+             "img{max-width:100%}pre{background:#f6f6f6;padding:1em;overflow:auto}"
+             ".badge{display:inline-block;padding:1px 8px;border-radius:10px;font-weight:bold;font-size:13px}"
+             ".counts .badge{font-size:15px;margin-right:4px}"
+             ".claim{border-left:6px solid #ccc;background:#fff !important;color:inherit !important;margin:1em 0;padding:.3em .8em}"
+             ".claim.v-holds{border-color:#2e7d32}.claim.v-fails{border-color:#c62828}"
+             ".claim.v-inconclusive{border-color:#e0a800}.claim.v-not-measured{border-color:#9e9e9e}"
+             ".claim blockquote{margin:.4em 0;padding:.2em .8em;border-left:3px solid #ddd;font-style:italic;color:#333}"
+             ".claim dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:.4em 0;font-size:14px}"
+             ".claim dt{font-weight:bold;color:#555}.claim dd{margin:0}" + colours)
+    body = "\n".join(f"<h2>{html.escape(s.heading)}</h2>\n{s.html if s.html is not None else _render_markdown(s.markdown, out)}"
+                     for s in sections)
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{style}</style>"
+            f"</head><body><h1>{html.escape(title)}</h1>\n{body}\n</body></html>\n")

@@ -5,12 +5,13 @@ The pipeline's evaluate stage writes ``<out>/results.json``; the claim checks
 the paper's own tables are turned into the same object (:func:`repro.paper.paper_results`), so that
 one check runs on the paper's numbers and on ours.
 
-Schema (``schema_version`` 1). Classifier keys are the registry's ("L", "A", "V", "I", "R"); an
-autoencoder is named ``"A_S"`` (pre-trained only) or ``"A_<key>"`` (decoder fine-tuned on classifier
-``<key>``); ``"none"`` means the classifier alone. Accuracies are fractions in [0, 1]::
+Schema (``schema_version`` 2; version 1 files are still read, see below). Classifier keys are the
+registry's ("L", "A", "V", "I", "R"); an autoencoder is named ``"A_S"`` (pre-trained only) or
+``"A_<key>"`` (decoder fine-tuned on classifier ``<key>``); ``"none"`` means the classifier alone.
+Accuracies are fractions in [0, 1]::
 
     {
-      "schema_version": 1,
+      "schema_version": 2,
       "scale": "cpu",
       "classifiers": ["L", "A", "V", "I", "R"],
       "n_test": 10000,
@@ -18,22 +19,36 @@ autoencoder is named ``"A_S"`` (pre-trained only) or ``"A_<key>"`` (decoder fine
         "top1": {"none": {"L": 0.61, ...}, "A_S": {"L": ..., ...}, "A_L": {"L": ..., "A": ..., ...}, ...},
         "top5": {... same shape ...}
       },
-      "per_image": {                     # for bootstrap intervals; optional
-        "encoding": "base64 of numpy.packbits(correct, bitorder='little')",
-        "top1": {"none": {"L": "<base64>", ...}, "A_S": {...}, "A_L": {...}, ...}
-      },
       "noise": {                         # Sec. 3.3.2, optional
         "levels": [0.0, 0.1, ..., 1.0], "clamp": true, "seed": 0, "n_images": 1000,
         "top1": {"none": {"L": [..11 values..]}, "A_S": {"L": [...]}, "A_L": {"L": [...]}, ...},
         "top5": {... same shape ...}           # A_<key> holds only A_<key>∘<key>
       },
-      "nmi": {                           # Sec. 3.5, optional
+      "nmi": {                           # Sec. 3.5, optional; see repro.analysis.nmi
         "bins": 64, "n_images": 10000, "n_pairs": 5000,
         "intra": {"arithmetic": {"A_S": 0.5, "A_L": ...}, "geometric": {...}, "min": {...}, "max": {...}},
-        "inter": {"arithmetic": {"original": 0.1, "A_S": ..., "A_L": ...}, ...}
+        "inter": {"arithmetic": {"original": 0.1, "A_S": ..., "A_L": ...}, ...},
+        "baseline": {"intra": {... as intra ...}, "inter": {... as inter ...}},   # chance level: pixel-shuffled pairs
+        "corrected": {"intra": {...}, "inter": {...}},                           # raw - baseline (what claims read)
+        "shuffle_seed": 0
       },
       "lab": {                           # Sec. 3.3.1, optional; keys documented in repro.colour
         "A_S": {...}, "A_L": {...}, ...
+      },
+      "per_image": {                     # per-image values for the paired bootstrap (repro.per_image)
+        "encoding": "...", "unit": 2,
+        "top1": {"none": {"L": "<bits>", ...}, "A_S": {...}, "A_L": {...}, ...},   # correctness, packed bits
+        "top5": {... same shape ...},
+        "noise": {"n_images": 1000, "levels": 11,              # bits of (levels x n_images), level-major
+                  "top1": {"none": {"L": "<bits>"}, "A_S": {...}, "A_L": {"L": ...}, ...}, "top5": {...}},
+        "nmi": {"shuffle_seed": 0,                             # arrays: repro.per_image.encode_array records
+                "entropy": {"original": <array n>, "A_S": <array n>, ...},      # nats, per image
+                "intra": {"mi": {"A_S": <array n>, ...}, "mi_shuffled": {...}}, # per image
+                "inter": {"mi": {"original": <array n//2>, "A_S": ...}, "mi_shuffled": {...}}},  # per pair
+        "lab": {"columns": [...], "original_columns": [...], "pixels_per_image": 1024,
+                "L_histogram": [0.0, 0.5, 200],               # lo, bin width, bins of repro.colour's L histogram
+                "sums": {"original": <array units x 6>, "A_S": <array units x 13>, ...},
+                "L_tails": {"original": {"low": {"first_bin": 1, "counts": <array>}, "high": {...}}, "A_S": ...}}
       },
       "pretrain": {"images_seen": [...], "train_mse": [...], "val_mse": [...], "lr": [...]},
       "classifier_training": {"L": {"epochs": 10, "top1": 0.6}, ...},
@@ -41,12 +56,21 @@ autoencoder is named ``"A_S"`` (pre-trained only) or ``"A_<key>"`` (decoder fine
       "figures": {"fig3_lab": "figures/fig3_lab.png", ...},   # relative to the results file
       "provenance": {"config": {...}, "versions": {...}, "git_commit": "...", "seed": 0}
     }
+
+``per_image`` is what makes every claim's bootstrap interval possible (issue 9): the unit of
+resampling is a pair of consecutive test images, and :meth:`Results.resample` recomputes every
+aggregate above from these values under one weight vector (a paired bootstrap); the encodings and
+why they are exact enough are in :mod:`repro.per_image`. Version 1 (before issue 9) had only
+``per_image.top1`` and no ``nmi.baseline``/``nmi.corrected``; such files are read as they are, and the
+claims that read noise, nMI or LAB statistics there say that they have no interval and why
+(:meth:`Results.resample_gaps`).
 """
 
 from __future__ import annotations
 
-import base64
 import json
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,8 +78,10 @@ from typing import Any
 import numpy as np
 
 from repro.errors import ReproError
+from repro.per_image import PerImage, decode_bits, encode_bits  # noqa: F401 - encode/decode_bits: their home before
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # version 1: no per-image values beyond top-1, no nMI baseline (see above)
 ALONE = "none"
 PRETRAINED_AE = "A_S"
 
@@ -80,21 +106,6 @@ def ae_source(ae: str) -> str:
     return ae[2:]
 
 
-def encode_bits(correct: np.ndarray) -> str:
-    """Pack a boolean vector as base64 text (the ``per_image`` encoding).
-
-    >>> decode_bits(encode_bits(np.array([True, False, True])), 3).tolist()
-    [True, False, True]
-    """
-    packed = np.packbits(np.asarray(correct, dtype=bool), bitorder="little")
-    return base64.b64encode(packed.tobytes()).decode("ascii")
-
-
-def decode_bits(text: str, n: int) -> np.ndarray:
-    raw = np.frombuffer(base64.b64decode(text), dtype=np.uint8)
-    return np.unpackbits(raw, bitorder="little")[:n].astype(bool)
-
-
 @dataclass
 class Results:
     """Every number the claims need, from our run or from the paper's tables.
@@ -113,6 +124,44 @@ class Results:
     nmi: dict[str, Any] | None = None
     lab: dict[str, Any] | None = None
     raw: dict[str, Any] = field(default_factory=dict)  # the whole results.json, for the report
+    samples: PerImage | None = field(default=None, repr=False, compare=False)  # every per-image value, decoded
+
+    # --- the paired bootstrap (repro.per_image) ---
+
+    @property
+    def n_units(self) -> int:
+        """Resampling units: pairs of consecutive test images (0 without per-image values)."""
+        return self.samples.n_units if self.samples is not None else 0
+
+    def resample(self, weights: np.ndarray) -> "Results":
+        """A copy whose accuracies, noise curves, nMI (raw, baseline, corrected) and LAB statistics are
+        recomputed under bootstrap ``weights``, one per unit (``n_units``), the same for every quantity.
+
+        Unit weights give back this object's numbers exactly. Sections without per-image values are
+        left out of the copy (None), so a claim reading them is "not measured" on it rather than
+        resampled with fixed numbers; :meth:`resample_gaps` says which and why.
+        """
+        from repro.per_image import resample  # noqa: PLC0415
+
+        if self.samples is None:
+            raise ValueError(f"{self.source}: no per-image values to resample")
+        main, noise, tails = self.samples.values(np.asarray(weights, dtype=np.float64)[None, :])
+        return resample(self, self.samples, main[0], noise[0], tails[0])
+
+    def bootstrap(self, resamples: int, seed: int) -> Iterator["Results"]:
+        """``resamples`` seeded bootstrap resamples (:meth:`resample` under multinomial unit weights);
+        nothing without per-image values. Subclasses (repro.replicates) resample at more levels."""
+        from repro.per_image import resamples as draw  # noqa: PLC0415
+
+        if self.samples is None or resamples <= 0:
+            return iter(())
+        return draw(self, self.samples, resamples, seed)
+
+    def resample_gaps(self) -> dict[str, str]:
+        """The sections whose numbers a resample cannot recompute, with the reason."""
+        if self.samples is None:
+            return {"all": "results.json holds no per-image values"}
+        return dict(self.samples.gaps)
 
     @property
     def fine_tuned(self) -> list[str]:
@@ -135,15 +184,20 @@ class Results:
             data = json.loads(path.read_text())
         except FileNotFoundError:
             raise ReproError(f"{path}: no such results file; run `repro run` first") from None
+        except OSError as err:  # a folder, no permission
+            raise ReproError(f"{path}: cannot read it ({err.strerror or err})") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise ReproError(f"{path}: not a valid results.json ({err})") from None
         return cls.from_dict(data, origin=str(path))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], origin: str = "results") -> "Results":
+        from repro.schema import check_results
+
+        check_results(data, origin)  # one-line ReproError naming the JSON path at fault
         version = data.get("schema_version")
-        if version != SCHEMA_VERSION:
-            raise ReproError(f"{origin}: schema_version {version!r}, this repro reads {SCHEMA_VERSION}")
+        if version not in READABLE_VERSIONS:
+            raise ReproError(f"{origin}: schema_version {version!r}, this repro reads {', '.join(map(str, READABLE_VERSIONS))}")
         try:
             classifiers = list(data["classifiers"])
             top1 = data["accuracy"]["top1"]
@@ -151,12 +205,16 @@ class Results:
         except (KeyError, TypeError) as err:
             raise ReproError(f"{origin}: missing field {err}") from None
         n_test = data.get("n_test")
-        per_image = None
+        per_image = samples = None
         if data.get("per_image") and n_test:
             per_image = {
                 ae: {c: decode_bits(bits, n_test) for c, bits in row.items()}
                 for ae, row in data["per_image"]["top1"].items()
             }
+            try:
+                samples = PerImage.decode(data)
+            except (KeyError, TypeError, ValueError, IndexError, zlib.error) as err:
+                raise ReproError(f"{origin}: per_image: cannot decode ({type(err).__name__}: {err})") from None
         return cls(
             source=data.get("scale", "unknown"),
             classifiers=classifiers,
@@ -168,4 +226,5 @@ class Results:
             nmi=data.get("nmi"),
             lab=data.get("lab"),
             raw=data,
+            samples=samples,
         )

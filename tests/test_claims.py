@@ -37,7 +37,8 @@ def test_without_measurements_claims_are_not_measured():
     assert v["nmi.order_intra"].verdict == "not measured"
     assert v["colour.av_smallest"].verdict == "not measured"
     assert v["table1.as_below"].verdict == "holds"
-    assert v["table1.as_below"].interval is None  # no per-image data, no bootstrap
+    assert v["table1.as_below"].interval is None  # no per-image data, no bootstrap, and the report says why
+    assert "no per-image data" in v["table1.as_below"].no_interval
 
 
 def test_bootstrap_support_and_interval():
@@ -63,14 +64,24 @@ def crafted(n: int, alone: int, gain: int) -> Results:
     return r
 
 
-def test_small_effect_is_within_uncertainty():
-    # A_i∘i beats i on one image of 300: a resample keeps that image with probability 1 - (1 - 1/300)^300 = 0.63.
+def test_small_effect_is_inconclusive():
+    # A_i∘i beats i on one image of 300: a resample keeps that image with probability 1 - (1 - 1/300)^300 = 0.63,
+    # below the 95% that "holds" needs (issue 9: "holds (within uncertainty)" no longer exists).
     v = by_id(evaluate(crafted(300, 180, 1), resamples=400))["table1.ai_surpasses_most"]
-    assert v.holds
+    assert v.point and v.holds is None
     assert v.support == pytest.approx(0.63, abs=0.08)
-    assert v.verdict == "holds (within uncertainty)"
+    assert v.verdict == "inconclusive" and "needs >= 95%" in v.detail
     clear = by_id(evaluate(crafted(300, 180, 40), resamples=400))["table1.ai_surpasses_most"]
     assert clear.verdict == "holds" and clear.support == 1.0
+
+
+def test_fails_needs_the_same_support_as_holds():
+    # A_i∘i one image below i: fails on the measured numbers, but a resample drops that image with
+    # probability 0.37, and then A_i∘i ties i (inconclusive in that resample): not >= 95% failing.
+    weak = by_id(evaluate(crafted(300, 180, -1), resamples=400))["table1.ai_surpasses_most"]
+    assert weak.point is False and weak.verdict == "inconclusive"
+    clear = by_id(evaluate(crafted(300, 180, -40), resamples=400))["table1.ai_surpasses_most"]
+    assert clear.verdict == "fails" and clear.holds is False and clear.support == 0.0
 
 
 def test_same_seed_same_verdicts():
@@ -94,9 +105,22 @@ def test_report_is_deterministic(tmp_path):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
 
 
-def test_one_classifier_leaves_cross_claims_unmeasured():
-    one = synthetic(with_bits=False)
-    one.classifiers = ["V"]
-    v = by_id(evaluate(one))
-    assert v["fca.av_keeps_80"].verdict == "not measured"
-    assert v["table1.as_below"].verdict == "holds"
+def test_fewer_than_five_classifiers_is_not_measured():
+    # Issue 9: a claim speaks about all five of L, A, V, I, R; over a subset it is another statement.
+    four = synthetic(with_bits=False)
+    four.classifiers = ["L", "A", "V", "I"]
+    v = by_id(evaluate(four))
+    assert {x.verdict for x in v.values()} == {"not measured"}
+    assert "R" in v["fca.av_keeps_80"].detail and "R" in v["table1.as_below"].detail
+
+
+def test_every_tested_quantity_gets_an_interval():
+    # Issue 9: the interval is that of the quantity the predicate tests; a range claim tests both ends.
+    v = by_id(evaluate(synthetic(gap=0.02), resamples=100))
+    drop = v["table1.as_drop_range"]
+    assert set(drop.intervals) == {"smallest drop (points)", "largest drop (points)"}
+    for name, (lo, hi) in drop.intervals.items():
+        assert lo <= drop.quantities[name] <= hi
+    for x in v.values():
+        if x.verdict != "not measured":
+            assert set(x.intervals) == set(x.quantities) or x.no_interval, x.id

@@ -75,3 +75,18 @@ def test_missing_file_and_bad_thresholds(tmp_path):
     assert proc.returncode != 0 and "no such file" in proc.stderr and "Traceback" not in proc.stderr
     proc = repro("analyze", PAPER_DATA / "table2.csv", "--thresholds", "a,b")
     assert proc.returncode != 0 and "--thresholds" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_close_thresholds_keep_their_own_labels(tmp_path):
+    """0.3999999 and 0.4000001 straddle an RRC of exactly 0.4: two thresholds, two labels, two contexts."""
+    grid = tmp_path / "grid.csv"
+    grid.write_text("ae,L,A\nL,0.5,0.2\nA,0.2,0.5\n")  # RRC(A_L∘A) = 0.2 / 0.5 = 0.4
+    proc = repro("analyze", grid, "--thresholds", "0.3999999,0.4000001,0.4000001", "--json")
+    assert proc.returncode == 0, proc.stderr
+    thresholds = json.loads(proc.stdout)["thresholds"]
+    assert list(thresholds) == ["0.3999999", "0.4000001"]  # the repeated one is analysed once
+    assert thresholds["0.3999999"]["concepts"] != thresholds["0.4000001"]["concepts"]
+    proc = repro("analyze", grid, "--thresholds", "0.3999999,0.4000001", "--out", tmp_path / "figs")
+    assert proc.returncode == 0, proc.stderr
+    assert "t = 0.3999999:" in proc.stdout and "t = 0.4000001:" in proc.stdout
+    assert {p.name for p in (tmp_path / "figs").glob("lattice_t*.png")} == {"lattice_t0.3999999.png", "lattice_t0.4000001.png"}

@@ -147,3 +147,28 @@ def test_fig3_panel_renders(tmp_path):
     path = plot_lab_panel(x, recons, tmp_path / "figs" / "fig3_lab.png")
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5_000
+
+
+def test_per_image_record_is_the_aggregate_split_by_unit():
+    """The per-unit sums (repro.per_image) add up to the aggregate statistics, whatever the batching."""
+    from repro.per_image import decode_array
+
+    x = smooth_images(n=9, size=8)
+    recon = (x * torch.tensor([1.0, 0.9, 0.7]).view(1, 3, 1, 1)).clamp(0, 1)
+    records = []
+    for splits in ([9], [4, 5], [1, 2, 6]):
+        s = LabStatistics(["A"], per_image=True)
+        start = 0
+        for k in splits:
+            s.update(x[start : start + k], {"A": recon[start : start + k]})
+            start += k
+        records.append(s.per_image_record())
+    assert records[0] == records[1] == records[2]
+    rec, agg = records[0], s.result()["A"]
+    q, offset, step = decode_array(rec["sums"]["A"])
+    sums = dict(zip(rec["columns"], (offset + step * q).sum(axis=0)))
+    assert q.shape == (5, 13)  # 9 images: 5 units of two (the last of one)
+    for ch in "Lab":  # one quantisation step per unit at most
+        assert sums[f"diff_{ch}"] / 9 == pytest.approx(agg["mean_shift"][ch], abs=5 * step[rec["columns"].index(f"diff_{ch}")])
+        share = sums[f"nyquist_{ch}"] / sums[f"power_{ch}"]
+        assert share == pytest.approx(agg["checkerboard"][ch], rel=1e-3)

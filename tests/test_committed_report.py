@@ -1,23 +1,41 @@
-"""The committed cpu report is what the committed results.json gives (issue 5): rebuilt, unchanged."""
+"""The committed reports are what their committed results.json give: rebuilt with the command the
+README pairs with each (`repro report --out DIR [--previous DIR] [--ceiling DIR]`), byte for byte."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 
-RUN = Path(__file__).resolve().parents[1] / "artifacts" / "cpu"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+
+# folder -> the options its committed report was built with (folders relative to artifacts/)
+COMMITTED = {
+    "cpu-protocol1": {},
+    "cpu": {"previous": "cpu-protocol1", "ceiling": "cpu-ceiling"},
+}
 
 
-@pytest.mark.skipif(not (RUN / "results.json").is_file(), reason="no committed cpu results (artifacts/cpu/results.json)")
-def test_rebuilt_report_equals_committed(tmp_path):
+@pytest.mark.parametrize("name", sorted(COMMITTED))
+def test_rebuilt_report_equals_committed(name, tmp_path):
+    from repro.commands.report import _previous
     from repro.paper import paper_results
     from repro.report import build_report
     from repro.results import Results
 
-    copy = tmp_path / "cpu"
-    shutil.copytree(RUN, copy, ignore=shutil.ignore_patterns("ckpt", "cache", "claims.*"))
-    build_report(Results.from_json(copy / "results.json"), copy, paper=paper_results())
-    for name in ("claims.md", "claims.json", "claims.html"):
-        assert (copy / name).read_bytes() == (RUN / name).read_bytes(), f"{name} differs from the committed one"
+    run = ARTIFACTS / name
+    if not (run / "results.json").is_file():
+        pytest.skip(f"no committed results in artifacts/{name}")
+    options = COMMITTED[name]
+    copy = tmp_path / name
+    shutil.copytree(run, copy, ignore=shutil.ignore_patterns("ckpt", "cache", "claims.*"))
+    previous = _previous(str(ARTIFACTS / options["previous"])) if "previous" in options else None
+    ceiling_dir = ARTIFACTS / options.get("ceiling", "-")
+    ceiling = Results.from_json(ceiling_dir / "results.json") if (ceiling_dir / "results.json").is_file() else None
+    build_report(Results.from_json(copy / "results.json"), copy, paper=paper_results(), previous=previous,
+                 ceiling=ceiling)
+    for file in ("claims.md", "claims.json", "claims.html"):
+        assert (copy / file).read_bytes() == (run / file).read_bytes(), f"artifacts/{name}/{file} differs from a rebuild"
+    assert json.loads((run / "claims.json").read_text())["claims"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from dataclasses import replace
 
 import pytest
@@ -118,3 +119,113 @@ def test_cli_print_config(capsys):
     assert printed["pretrain"]["epochs"] == 2 and printed["pretrain"]["lr"] == 0.5
     assert printed["classifiers"]["keys"] == ["L", "V"]
     assert isinstance(from_dict(printed), RunConfig)
+
+
+# --- every value validated the same way, whatever its source (issue 10, item 4) --------------------
+
+
+@pytest.mark.parametrize("setting, culprit", [
+    ("finetune.epochs=-1", "finetune.epochs"),
+    ("finetune.epochs=0", "finetune.epochs"),  # would report on AEs that were never fine-tuned
+    ("pretrain.lr=-0.01", "pretrain.lr"),
+    ("finetune.lr=nan", "finetune.lr"),
+    ("classifiers.lr=inf", "classifiers.lr"),
+    ("finetune.lr=1/0", "finetune.lr"),  # was a ZeroDivisionError traceback
+    ("finetune.lr=1/2/3", "finetune.lr"),
+    ("data.train_limit=0", "data.train_limit"),
+    ("finetune.train_limit=-5", "finetune.train_limit"),
+    ("data.test_limit=0", "data.test_limit"),
+    ("pretrain.momentum=1", "pretrain.momentum"),
+    ("classifiers.momentum=-0.1", "classifiers.momentum"),
+    ("finetune.weight_decay=-1e-4", "finetune.weight_decay"),
+    ("ae.width=0", "ae.width"),
+    ("classifiers.width=-1", "classifiers.width"),
+    ("finetune.batch_size=0", "finetune.batch_size"),
+    ("evaluate.noise_levels=0,1.5", "evaluate.noise_levels"),
+    ("evaluate.noise_levels=nan", "evaluate.noise_levels"),
+    ("evaluate.nmi_bins=1", "evaluate.nmi_bins"),
+    ("evaluate.noise_images=-1", "evaluate.noise_images"),
+    ("pretrain.patience=0", "pretrain.patience"),
+    ("pretrain.factor=0", "pretrain.factor"),
+    ("classifiers.label_smoothing=1", "classifiers.label_smoothing"),
+    ("classifiers.epochs_by_key=L:0", "classifiers.epochs_by_key"),
+    ("classifiers.epochs_by_key=Q:2", "classifiers.epochs_by_key"),
+    ("classifiers.keys=", "classifiers.keys"),
+    ("classifiers.keys=L,L", "classifiers.keys"),
+    ("data.image_size=0", "data.image_size"),
+    ("data.image_size=64", "data.image_size"),  # digits are 32x32
+    ("data.dataset=mnist", "data.dataset"),
+    ("pretrain.optimizer=rmsprop", "pretrain.optimizer"),
+    ("threads=0", "threads"),
+    ("seed=-1", "seed"),
+    ("device=gpu", "device"),
+    ("checkpoint_every_s=0", "checkpoint_every_s"),
+    ("pretrain.check_every=2.5", "pretrain.check_every"),
+    ("scale=cpu", "--scale"),  # the scale picks every default: not settable through --set
+])
+def test_set_values_are_validated(setting, culprit):
+    with pytest.raises(ReproError) as err:
+        apply_overrides(scale_config("smoke"), sets=[setting])
+    message = str(err.value)
+    assert "\n" not in message and culprit in message and f"--set {setting}" in message, message
+
+
+@pytest.mark.parametrize("flags, setting, culprit", [
+    ({"epochs": 0}, "finetune.epochs=0", "epochs"),
+    ({"threads": 0}, "threads=0", "threads"),
+    ({"seed": -3}, "seed=-3", "seed"),
+    ({"device": "tpu"}, "device=tpu", "device"),
+])
+def test_flags_and_set_are_validated_alike(flags, setting, culprit):
+    for kwargs in (flags, {"sets": [setting]}):
+        with pytest.raises(ReproError, match=culprit):
+            apply_overrides(scale_config("cpu"), **kwargs)
+
+
+def test_cross_field_settings():
+    with pytest.raises(ReproError, match="classifiers.pretrained.*imagenet"):
+        apply_overrides(scale_config("paper"), sets=["classifiers.family=cifar"])
+    with pytest.raises(ReproError, match="LeNet-5"):
+        apply_overrides(scale_config("paper"), sets=["classifiers.pretrained=L,A"])
+    with pytest.raises(ReproError, match="data.resize"):
+        apply_overrides(scale_config("paper"), sets=["data.resize=200"])
+    ok = apply_overrides(scale_config("paper"), sets=["classifiers.family=cifar", "classifiers.pretrained=none"])
+    assert ok.classifiers.pretrained == ()
+
+
+def test_integers_in_scientific_notation():
+    cfg = apply_overrides(scale_config("smoke"), sets=["pretrain.check_every=1e6", "data.train_limit=2e4"])
+    assert cfg.pretrain.check_every == 1_000_000 and cfg.data.train_limit == 20_000
+
+
+def test_every_field_is_checked_by_type_and_finiteness():
+    """Fields added later have no entry in RULES; validate() still checks their type and finiteness."""
+    from repro.config import RULES, _settings
+
+    cfg = scale_config("cpu")
+    paths = [path for path, _, _ in _settings(cfg)]
+    assert set(RULES) <= set(paths), f"RULES names no such field: {set(RULES) - set(paths)}"
+    for path, annotation, value in _settings(cfg):
+        bad_values = [["not", "this", "type"]]
+        if annotation is float:
+            bad_values.append(float("nan"))
+        for bad in bad_values:
+            section, _, name = path.rpartition(".")
+            broken = (replace(cfg, **{section: replace(getattr(cfg, section), **{name: bad})}) if section
+                      else replace(cfg, **{name: bad}))
+            with pytest.raises(ReproError, match=re.escape(path)):
+                validate(broken)
+
+
+def test_cli_set_errors_are_one_line(tmp_path):
+    """Through the real command line: exit 2, one line naming the setting, no traceback, nothing written."""
+    import subprocess
+    import sys
+
+    for setting in ("finetune.epochs=-1", "finetune.lr=1/0", "scale=cpu"):
+        proc = subprocess.run([sys.executable, "-m", "repro", "run", "--scale", "smoke", "--out", str(tmp_path / "o"),
+                               "--set", setting], capture_output=True, text=True)
+        assert proc.returncode == 2, proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and setting.split("=")[0] in lines[0] and "Traceback" not in proc.stderr, proc.stderr
+        assert not (tmp_path / "o").exists()

@@ -207,3 +207,79 @@ def test_cuda_matches_cpu():
     out = nmi(x.cuda(), y.cuda())
     assert out.device.type == "cuda"
     torch.testing.assert_close(out.cpu(), nmi(x, y), rtol=0, atol=1e-12)
+
+
+# --- the chance baseline (issue 9, section 5) ---------------------------------------------------
+
+
+def unrelated_images(n: int, samples: int = 3 * 16 * 16, seed: int = 0) -> torch.Tensor:
+    """Images whose pixels are independent draws from a histogram of their own (skewed, different per
+    image): pairs of them share no information, but their plug-in nMI is well above 0."""
+    g = torch.Generator().manual_seed(seed)
+    weights = torch.rand(n, 16, generator=g) ** 3
+    levels = torch.multinomial(weights, samples, replacement=True, generator=g)
+    return (levels.float() + torch.rand(n, samples, generator=g)) / 16
+
+
+def test_corrected_nmi_of_unrelated_images_is_zero_in_expectation():
+    x = unrelated_images(400)
+    acc = NMIAccumulator(bins=16, averages=AVERAGES, baseline_seed=0, keep=True)
+    acc.update(None, x)
+    kept = acc.per_image()
+    raw, base = acc.mean("inter"), acc.mean("inter", baseline=True)
+    assert raw > 0.02  # the floor the baseline is there to remove (histogram occupancy alone)
+    # By construction pixel positions carry nothing: raw and baseline have one expectation. The
+    # tolerance is 4 standard errors of the mean per-pair difference (a fixed seed: deterministic).
+    from repro.per_image import normalised_mi
+
+    p = kept["inter_mi"].shape[0]
+    hx, hy = kept["h_recon"][0 : 2 * p : 2].numpy(), kept["h_recon"][1 : 2 * p : 2].numpy()
+    diff = normalised_mi(kept["inter_mi"].numpy(), hx, hy, "arithmetic") - normalised_mi(
+        kept["inter_mi_shuffled"].numpy(), hx, hy, "arithmetic")
+    se = diff.std(ddof=1) / math.sqrt(p)
+    assert abs(raw - base) <= 4 * se
+    assert abs(diff.mean() - (raw - base)) < 1e-12  # the kept values make the accumulated means
+
+
+def test_shuffled_image_keeps_its_histogram():
+    x = unrelated_images(4)
+    s = nmi_mod.shuffled(x, first_index=7)
+    assert torch.equal(s.sort(dim=1).values, x.sort(dim=1).values) and not torch.equal(s, x)
+    torch.testing.assert_close(nmi_mod.entropy(s, 16), nmi_mod.entropy(x, 16), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("splits", [[10], [3, 4, 3], [1, 9], [5, 5]])
+def test_baseline_does_not_depend_on_batching(splits):
+    g = torch.Generator().manual_seed(3)
+    x = torch.rand(10, 3, 6, 6, generator=g)
+    r = (x + 0.15 * torch.randn(x.shape, generator=g)).clamp(0, 1)
+    ref = NMIAccumulator(bins=32, averages=AVERAGES, baseline_seed=5, keep=True)
+    ref.update(x, r)
+    acc = NMIAccumulator(bins=32, averages=AVERAGES, baseline_seed=5, keep=True)
+    start = 0
+    for s in splits:
+        acc.update(x[start : start + s], r[start : start + s])
+        start += s
+    for kind in ("intra", "inter"):
+        for average in AVERAGES:
+            assert acc.mean(kind, average, baseline=True) == pytest.approx(ref.mean(kind, average, baseline=True), abs=1e-12)
+    for key, values in ref.per_image().items():
+        torch.testing.assert_close(acc.per_image()[key], values, rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="baseline"):
+        NMIAccumulator().mean("intra", baseline=True)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_baseline_on_cuda_matches_cpu():
+    g = torch.Generator().manual_seed(4)
+    x = torch.rand(7, 3, 8, 8, generator=g)
+    r = (x + 0.1 * torch.randn(x.shape, generator=g)).clamp(0, 1)
+    out = {}
+    for device in ("cpu", "cuda"):
+        acc = NMIAccumulator(bins=16, averages=AVERAGES, baseline_seed=0, keep=True)
+        acc.update(x.to(device), r.to(device))
+        out[device] = acc
+    for kind in ("intra", "inter"):
+        assert out["cuda"].mean(kind, "max", baseline=True) == pytest.approx(out["cpu"].mean(kind, "max", baseline=True), abs=1e-12)
+    for key, values in out["cpu"].per_image().items():
+        torch.testing.assert_close(out["cuda"].per_image()[key], values, rtol=0, atol=1e-12)

@@ -1,14 +1,17 @@
 """The pipeline at the smoke scale, through the real CLI in subprocesses: every stage end to end,
-caching, and a resume after SIGKILL that ends with the numbers of an uninterrupted run (two gloo
-processes: tests/test_distributed.py).
+caching, settings side by side, damaged model files, ``--force``, and a resume after SIGKILL that ends
+with the numbers of an uninterrupted run (two gloo processes: tests/test_distributed.py).
 
 The smoke scale runs on scikit-learn's bundled digits, so these tests need no data download.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -23,6 +26,19 @@ from repro.results import Results
 
 ROOT = Path(__file__).resolve().parents[1]
 UNITS = ["pretrain", *(f"classifiers/{k}" for k in "LAVIR"), *(f"finetune/A_{k}" for k in "LAVIR")]
+
+
+def _unit(out: Path, unit: str) -> Path:
+    """The folder ckpt/<stage>/<unit>/<key>/ of ``unit`` ("pretrain", "classifiers/L", "finetune/A_L"),
+    for an ``out`` that holds one configuration of it."""
+    base = out / "ckpt" / ("pretrain/A_S" if unit == "pretrain" else unit)
+    found = sorted(p for p in base.iterdir() if p.is_dir())
+    assert len(found) == 1, found
+    return found[0]
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -88,17 +104,23 @@ def test_end_to_end_smoke_run(smoke_run):
     for line in ("pretrain: done", "classifier R: done", "finetune A_I: done", "evaluate: done"):
         assert line in log
     for unit in UNITS:
-        assert (smoke_run / "ckpt" / unit / "done.json").is_file() and not (smoke_run / "ckpt" / unit / "state.pt").exists()
+        folder = _unit(smoke_run, unit)
+        done = json.loads((folder / "done.json").read_text())
+        assert not (folder / "state.pt").exists() and not (folder / "model.pt.new").exists()
+        assert done["model"]["size"] == (folder / "model.pt").stat().st_size  # recorded for the reuse check
+        assert done["model"]["sha256"] == _digest(folder / "model.pt")
     # Sec. 3.3: only the decoder was fine-tuned
-    a_s = _state(smoke_run / "ckpt/pretrain/model.pt")
-    a_v = _state(smoke_run / "ckpt/finetune/A_V/model.pt")
+    a_s = _state(_unit(smoke_run, "pretrain") / "model.pt")
+    a_v = _state(_unit(smoke_run, "finetune/A_V") / "model.pt")
     assert all(torch.equal(a_s[k], a_v[k]) for k in a_s if k.startswith("encoder."))
     assert any(not torch.equal(a_s[k], a_v[k]) for k in a_s if k.startswith("decoder."))
 
 
 def test_rerun_skips_finished_stages(smoke_run):
     before = (smoke_run / "results.json").read_bytes()
-    proc = _ok(repro("run", "--scale", "smoke", "--out", str(smoke_run), "--no-progress"))
+    # operational settings (threads, checkpoint cadence) are not another configuration
+    proc = _ok(repro("run", "--scale", "smoke", "--out", str(smoke_run), "--no-progress", "--threads", "1",
+                     "--set", "checkpoint_every_steps=8"))
     assert proc.stderr.count(": cached (") == 12, proc.stderr  # A_S, 5 classifiers, 5 AEs, evaluate
     assert (smoke_run / "results.json").read_bytes() == before
 
@@ -106,45 +128,73 @@ def test_rerun_skips_finished_stages(smoke_run):
 def test_a_changed_setting_reruns_only_what_depends_on_it(smoke_run, tmp_path):
     out = tmp_path / "run"
     shutil.copytree(smoke_run, out)
-    proc = _ok(repro("run", "--scale", "smoke", "--out", str(out), "--no-progress", "--classifiers", "V",
-                     "--set", "finetune.lr=0.002"))
+    changed = ("run", "--scale", "smoke", "--out", str(out), "--no-progress", "--classifiers", "V",
+               "--set", "finetune.lr=0.002")
+    results, log = (out / "results.json").read_bytes(), (out / "run.log").read_bytes()
+
+    # 1. the finished run of another configuration is not replaced unasked, and nothing is written
+    proc = repro(*changed)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith(f"repro run: error: {out} holds the finished run of another configuration (")
+    assert "classifiers.keys L,A,V,I,R -> V" in proc.stderr and "finetune.lr 0.001 -> 0.002" in proc.stderr
+    assert "--out DIR" in proc.stderr and "--replace" in proc.stderr and "--force" in proc.stderr
+    assert (out / "results.json").read_bytes() == results and (out / "run.log").read_bytes() == log
+
+    # 2. asked to replace it, it reuses A_S and V and fine-tunes A_V beside the old one
+    proc = _ok(repro(*changed, "--replace"))
     assert "pretrain: cached" in proc.stderr and "classifier V: cached" in proc.stderr
     assert "finetune A_V: done" in proc.stderr and "evaluate: done" in proc.stderr
-    assert _same_state(out / "ckpt/finetune/A_V/model.pt", smoke_run / "ckpt/finetune/A_V/model.pt")
+    old_a_v = _unit(smoke_run, "finetune/A_V")
+    new_a_v = [p for p in (out / "ckpt/finetune/A_V").iterdir() if p.name != old_a_v.name]
+    assert len(new_a_v) == 1 and _same_state(new_a_v[0] / "model.pt", old_a_v / "model.pt")
+    assert (out / old_a_v.relative_to(smoke_run) / "done.json").read_bytes() == (old_a_v / "done.json").read_bytes()
     assert json.loads((out / "results.json").read_text())["classifiers"] == ["V"]
+
+    # 3. back to the first configuration: every unit is still there, only the evaluation reruns
+    proc = _ok(repro("run", "--scale", "smoke", "--out", str(out), "--no-progress", "--replace"))
+    assert proc.stderr.count(": cached (") == 11 and "evaluate: done" in proc.stderr, proc.stderr
+    got = json.loads((out / "results.json").read_text())
+    assert _numbers(got) == _numbers(json.loads(results))
 
 
 def test_resume_after_sigkill_matches_an_uninterrupted_run(smoke_run, tmp_path):
     out = tmp_path / "killed"
     args = ("run", "--scale", "smoke", "--out", str(out), "--no-progress", "--classifiers", "L,V")
-    ckpt = out / "ckpt"
+    # the unit folders of this configuration (--classifiers does not enter the units' keys)
+    unit = {u: out / _unit(smoke_run, u).relative_to(smoke_run)
+            for u in ("pretrain", "classifiers/L", "classifiers/V", "finetune/A_L", "finetune/A_V")}
 
     # 1. SIGKILL in the middle of pretraining, right after step 6 (checkpoints every 4 steps)
     proc = repro(*args, env=_env(REPRO_FAULT_KILL="pretrain:6"))
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
-    assert (ckpt / "pretrain/state.pt").exists() and not (ckpt / "pretrain/done.json").exists()
+    assert (unit["pretrain"] / "state.pt").exists() and not (unit["pretrain"] / "done.json").exists()
 
     # 2. SIGKILL from outside, as soon as classifier V has written its first checkpoint
     child = subprocess.Popen([sys.executable, "-m", "repro.cli", *args], cwd=ROOT, env=_env(),
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 300
-    while not (ckpt / "classifiers/V/state.pt").exists() and child.poll() is None and time.monotonic() < deadline:
+    while not (unit["classifiers/V"] / "state.pt").exists() and child.poll() is None and time.monotonic() < deadline:
         time.sleep(0.002)
     child.send_signal(signal.SIGKILL)
     _, err = child.communicate(timeout=60)
     assert child.returncode == -signal.SIGKILL, err[-2000:]
-    assert (ckpt / "pretrain/done.json").exists()  # the resumed pretraining finished
+    assert (unit["pretrain"] / "done.json").exists()  # the resumed pretraining finished
 
     # 3. SIGKILL in the middle of fine-tuning A_V
     proc = repro(*args, env=_env(REPRO_FAULT_KILL="finetune:A_V:9"))
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
-    assert (ckpt / "finetune/A_V/state.pt").exists() and not (ckpt / "finetune/A_V/done.json").exists()
+    assert (unit["finetune/A_V"] / "state.pt").exists() and not (unit["finetune/A_V"] / "done.json").exists()
 
     # 4. an undisturbed rerun finishes
     _ok(repro(*args))
 
-    for unit in ("pretrain", "classifiers/L", "classifiers/V", "finetune/A_L", "finetune/A_V"):
-        assert _same_state(ckpt / unit / "model.pt", smoke_run / "ckpt" / unit / "model.pt") == [], unit
+    for name, folder in unit.items():
+        assert _same_state(folder / "model.pt", _unit(smoke_run, name) / "model.pt") == [], name
+    # run.log says where each resumed unit picked up (the last checkpoint before the kill)
+    log = (out / "run.log").read_text()
+    assert re.search(r"pretrain: resumed at step 4 of \d+ \(epoch 1, 64 images seen\)", log), log
+    assert re.search(r"classifier:V: resumed at step \d+ of \d+", log), log
+    assert re.search(r"finetune:A_V: resumed at step 8 of \d+ \(epoch 1, 128 images seen\)", log), log
     # the uninterrupted run's models, evaluated for the same two classifiers
     ref = tmp_path / "reference"
     shutil.copytree(smoke_run / "ckpt", ref / "ckpt")
@@ -152,6 +202,70 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run(smoke_run, tmp_path):
     got = json.loads((out / "results.json").read_text())
     want = json.loads((ref / "results.json").read_text())
     assert _numbers(got) == _numbers(want)
+
+
+def test_a_damaged_model_file_is_named_with_the_command_that_rebuilds_it(smoke_run, tmp_path):
+    out = tmp_path / "run"
+    shutil.copytree(smoke_run, out)
+    a_s = _unit(out, "pretrain") / "model.pt"
+    finetuned = {u: (_unit(out, u) / "done.json").read_bytes() for u in UNITS if u.startswith("finetune/")}
+    a_s.write_bytes(a_s.read_bytes()[: a_s.stat().st_size // 2])  # truncated, as by a full disk or a cut copy
+
+    # 1. the run stops at the first unit that reuses it: one line, also in run.log, no torch advice
+    proc = repro("run", "--scale", "smoke", "--out", str(out), "--no-progress")
+    last = proc.stderr.splitlines()[-1]
+    assert proc.returncode == 2 and last.startswith(f"repro run: error: {a_s}: damaged ("), proc.stderr
+    assert "Traceback" not in proc.stderr and "weights_only" not in proc.stderr
+    assert (out / "run.log").read_text().splitlines()[-1].endswith(last.removeprefix("repro run: "))
+    rebuild = re.search(r"rebuild it with `([^`]+)`", last).group(1)
+    assert rebuild == f"repro pretrain --scale smoke --out {out} --force"
+
+    # 2. --force on a stage that reads it removes nothing: the fine-tuned units stay as they were
+    proc = repro("finetune", "--scale", "smoke", "--out", str(out), "--no-progress", "--force")
+    assert proc.returncode == 2 and f"{a_s}: damaged (" in proc.stderr.splitlines()[-1], proc.stderr
+    assert {u: (_unit(out, u) / "done.json").read_bytes() for u in finetuned} == finetuned
+
+    # 3. the named command rebuilds it, and a unit trained from the old A_S trains again
+    _ok(repro(*shlex.split(rebuild)[1:], "--no-progress"))
+    proc = _ok(repro("finetune", "--scale", "smoke", "--out", str(out), "--no-progress", "--classifiers", "L"))
+    assert "finetune A_L: done" in proc.stderr, proc.stderr
+
+
+def test_a_model_file_changed_in_place_is_caught_by_its_hash(smoke_run, tmp_path):
+    out = tmp_path / "run"
+    shutil.copytree(smoke_run, out)
+    model = _unit(out, "classifiers/V") / "model.pt"
+    data = bytearray(model.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size, one byte flipped
+    model.write_bytes(bytes(data))
+    proc = repro("classifiers", "--scale", "smoke", "--out", str(out), "--no-progress", "--classifiers", "V")
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines()[-1] == (
+        f"repro classifiers: error: {model}: damaged (its sha256 differs from the one done.json recorded); rebuild it "
+        f"with `repro classifiers --scale smoke --out {out} --classifiers V --force` and this run's other options")
+
+
+def test_force_keeps_the_finished_unit_until_its_replacement_is_written(smoke_run, tmp_path):
+    out = tmp_path / "run"
+    shutil.copytree(smoke_run, out)
+    folder = _unit(out, "pretrain")
+    before = {name: (folder / name).read_bytes() for name in ("model.pt", "done.json")}
+
+    # 1. a forced retraining killed half-way leaves the finished unit whole, and a plain rerun reuses it
+    proc = repro("pretrain", "--scale", "smoke", "--out", str(out), "--no-progress", "--force",
+                 env=_env(REPRO_FAULT_KILL="pretrain:6"))
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+    assert {name: (folder / name).read_bytes() for name in before} == before
+    proc = _ok(repro("run", "--scale", "smoke", "--out", str(out), "--no-progress"))
+    assert proc.stderr.count(": cached (") == 12, proc.stderr
+
+    # 2. a forced retraining that finishes starts from scratch (not from the killed attempt's checkpoint)
+    #    and replaces the unit: the same weights as the first training, a new done.json
+    proc = _ok(repro("pretrain", "--scale", "smoke", "--out", str(out), "--no-progress", "--force"))
+    assert "pretrain: done" in proc.stderr and "resumed" not in proc.stderr
+    assert _same_state(folder / "model.pt", _unit(smoke_run, "pretrain") / "model.pt") == []
+    assert (folder / "done.json").read_bytes() != before["done.json"]
+    assert sorted(p.name for p in folder.iterdir()) == ["done.json", "model.pt"]
 
 
 def test_missing_data_is_a_one_line_cli_error(tmp_path):
@@ -178,8 +292,9 @@ def test_checkpoints_are_atomic_and_weights_only(tmp_path):
 
 
 def test_finetune_check_notices_a_changed_classifier():
+    from repro.guided import changed_entries as _changed
+    from repro.guided import snapshot as _snapshot
     from repro.models.classifiers import build_classifier
-    from repro.pipeline.finetune import _changed, _snapshot
 
     clf = build_classifier("V", family="cifar", num_classes=10, width=0.25).freeze()
     ref = _snapshot(clf)
@@ -196,8 +311,16 @@ def test_every_claim_reads_the_smoke_results(smoke_run):
     from repro.claims import evaluate
     from repro.results import Results
 
+    from repro.claims import CLAIMS
+
     verdicts = evaluate(Results.from_json(smoke_run / "results.json"), resamples=20)
-    unmeasured = {v.id: v.detail for v in verdicts if v.verdict == "not measured"}
+    # "Not measured" means the results lack a section a claim reads (issue 9); what the smoke numbers
+    # show (e.g. fewer than two stable intervals of t) makes a claim "inconclusive", which is not asserted
+    # here. Literal checks of the paper's printed numbers apply to its own tables only.
+    unmeasured = {v.id: v.detail for v in verdicts if v.verdict == "not measured" and CLAIMS[v.id].scope == "all"}
     assert not unmeasured
-    assert all(v.support is not None for v in verdicts if v.id.startswith(("table1.", "grid.", "rrc.")))
+    # Per-image accuracies are stored: every accuracy claim with a number gets an interval and a support.
+    for v in verdicts:
+        if v.id.startswith(("table1.", "grid.", "rrc.")) and v.quantities:
+            assert v.support is not None and set(v.intervals) == set(v.quantities), v.id
     assert (smoke_run / "claims.md").is_file() and (smoke_run / "claims.html").is_file()

@@ -136,3 +136,92 @@ def plot_lattice(lattice: Lattice, ax: Axes | None = None, title: str | None = N
     if title:
         ax.set_title(title)
     return fig
+
+
+# --- Sec. 3.3: fine-tuning, and Table 2 at a glance -------------------------------------------------
+
+
+def plot_finetune_convergence(
+    curves: dict[str, dict], alone: dict[str, float], ax: Axes | None = None
+) -> Figure:
+    """Held-out top-1 of A_i∘i against images seen during fine-tuning, one line per classifier i
+    (Sec. 3.3's counterpart of Fig. 2). The first point of each line is A_S∘i (before any step);
+    the dashed line of the same colour is classifier i alone on the same held-out images; a ring marks
+    the check whose weights were kept.
+
+    ``curves[i]``: {"images_seen": [...], "heldout_top1": {i: [...], ...}, "best_images_seen": n};
+    ``alone[i]``: classifier i's held-out top-1 on the images themselves.
+    """
+    fig, ax = _new_ax(ax, (6.4, 4.0))
+    colours = [f"C{n}" for n in range(10)]
+    for n, (clf, c) in enumerate(curves.items()):
+        xs, ys = c["images_seen"], c["heldout_top1"][clf]
+        col = colours[n % len(colours)]
+        ax.plot(xs, ys, marker="o", markersize=3, linewidth=1.2, color=col, label=f"A_{clf}∘{clf}")
+        if clf in alone:
+            ax.axhline(alone[clf], color=col, linestyle="--", linewidth=0.8)
+        best = c.get("best_images_seen")
+        if best in xs:
+            ax.plot([best], [ys[xs.index(best)]], marker="o", markersize=9, markerfacecolor="none", color=col)
+    ax.set_xlabel("images seen in fine-tuning")
+    ax.set_ylabel("held-out top-1")
+    ax.set_title("A_i∘i while fine-tuning (first point: A_S∘i; dashed: i alone; ring: kept)", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, ncol=2)
+    return fig
+
+
+def plot_cross_transfer(curves: dict[str, dict], columns: int = 3) -> Figure:
+    """For each A_i, the held-out top-1 of every classifier j on A_i's reconstructions, minus A_S∘j,
+    against images seen: whether and when the cross grid of Table 2 opens up (A_i∘i rising while the
+    others fall). One panel per fine-tuned AE; the bold line is its own classifier.
+    """
+    names = list(curves)
+    rows = max(1, -(-len(names) // columns))
+    fig = Figure(figsize=(3.4 * min(columns, len(names)), 2.7 * rows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, min(columns, len(names)), sharey=True, squeeze=False)).ravel()
+    classifiers = sorted({j for c in curves.values() for j in c["heldout_top1"]},
+                         key=lambda j: list(curves).index(j) if j in curves else len(curves))
+    colour = {j: f"C{n % 10}" for n, j in enumerate(classifiers)}
+    for ax, clf in zip(axes, names):
+        c = curves[clf]
+        xs = c["images_seen"]
+        for j, ys in c["heldout_top1"].items():
+            delta = [y - ys[0] for y in ys]
+            ax.plot(xs, delta, color=colour[j], linewidth=2.2 if j == clf else 1.0, label=f"∘{j}")
+        ax.axhline(0.0, color="tab:gray", linewidth=0.6)
+        ax.set_title(f"A_{clf}", fontsize=9)
+        ax.set_xlabel("images seen", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    for ax in axes[len(names):]:
+        ax.set_visible(False)
+    axes[0].set_ylabel("top-1 minus A_S∘j", fontsize=8)
+    axes[0].legend(fontsize=7, ncol=2)
+    fig.suptitle("Cross transfer while fine-tuning (held-out images)", fontsize=10)
+    return fig
+
+
+def plot_grid_heatmaps(
+    grids: dict[str, np.ndarray], ae_names: Sequence[str], classifier_names: Sequence[str],
+    value_range: tuple[float, float] = (0.0, 1.0), label: str = "top-1 of A_i∘j",
+) -> Figure:
+    """Several cross grids (e.g. the paper's Table 2 and ours) as heatmaps on one colour scale, side by
+    side, each cell printed: the specialisation of the fine-tuned AEs, or its absence, at a glance."""
+    lo, hi = value_range
+    fig = Figure(figsize=(3.6 * len(grids) + 0.8, 3.4), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(grids), squeeze=False)).ravel()
+    image = None
+    for ax, (title, grid) in zip(axes, grids.items()):
+        g = np.asarray(grid, dtype=float)
+        image = ax.imshow(g, vmin=lo, vmax=hi, cmap="viridis")
+        ax.set_xticks(range(len(classifier_names)), list(classifier_names), fontsize=8)
+        ax.set_yticks(range(len(ae_names)), [a if str(a).startswith("A_") else f"A_{a}" for a in ae_names], fontsize=8)
+        ax.set_xlabel("classifier j", fontsize=8)
+        ax.set_title(title, fontsize=9)
+        for (r, c), v in np.ndenumerate(g):
+            ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=7,
+                    color="white" if v < lo + 0.55 * (hi - lo) else "black")
+    if image is not None:
+        fig.colorbar(image, ax=list(axes), shrink=0.85, label=label)
+    return fig

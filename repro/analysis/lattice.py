@@ -101,6 +101,8 @@ class Lattice:
         """Every two concepts are comparable (the lattice is a total order).
 
         Concepts are sorted by extent size, so it is a chain exactly when each extent contains the next.
+        A one-concept lattice is a chain (``all([])``), trivially: claims that read a chain as an order
+        of the classifiers require two concepts (repro.claims.preconditions, "two_concepts").
         """
         exts = [set(c.extent) for c in self.concepts]
         return all(b < a for a, b in zip(exts, exts[1:]))

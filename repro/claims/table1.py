@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from repro.claims import tolerances as tol
-from repro.claims.core import NotMeasured, Outcome, claim
+from repro.claims.core import CLASSIFIERS, NotMeasured, Outcome, claim, need, positive
 from repro.results import ALONE, PRETRAINED_AE, Results, ae_name
 
 
@@ -17,8 +17,9 @@ def _accuracy(results: Results, setting: str, clf: str) -> float:
 
 
 def _difference(results: Results, better: str, worse: str) -> dict[str, float]:
-    """Top-1 points of setting ``better`` over setting ``worse``, per classifier."""
-    return {c: 100 * (_accuracy(results, better, c) - _accuracy(results, worse, c)) for c in results.classifiers}
+    """Top-1 points of setting ``better`` over setting ``worse``, for each of the five classifiers."""
+    need(results)
+    return {c: 100 * (_accuracy(results, better, c) - _accuracy(results, worse, c)) for c in CLASSIFIERS}
 
 
 def _points(d: dict[str, float]) -> str:
@@ -30,10 +31,13 @@ def _points(d: dict[str, float]) -> str:
     "3.3.1",
     "A_S∘i is below i for every classifier (top-1)",
     "all five below, by 1.22 to 3.76 points",
+    requires=("separated",),
 )
 def as_below(results: Results) -> Outcome:
     drops = _difference(results, ALONE, PRETRAINED_AE)
-    return Outcome(all(v > 0 for v in drops.values()), f"drops (points): {_points(drops)}", min(drops.values()))
+    ours = f"drops (points): {_points(drops)}"
+    smallest = min(drops.values())  # every drop > 0 exactly when the smallest is
+    return Outcome(positive(smallest, "the smallest drop", ours), ours, quantities={"smallest drop (points)": smallest})
 
 
 @claim(
@@ -48,18 +52,27 @@ def as_drop_range(results: Results) -> Outcome:
     lo, hi = min(drops.values()), max(drops.values())
     half = tol.PRINTED_2DP * 10  # one printed decimal of a point: 1.2 means [1.15, 1.25)
     holds = lo >= 1.2 - half and hi < 3.7 + half
-    return Outcome(holds, f"{lo:.2f} to {hi:.2f} points", hi)
+    # Both ends are tested, so both get an interval (issue 9: not only the largest drop).
+    return Outcome(holds, f"{lo:.2f} to {hi:.2f} points", quantities={"smallest drop (points)": lo, "largest drop (points)": hi})
 
 
+# "Fine-tuning A_S on any classifier already makes up for the initial loss of information and, for
+# most cases, even surpasses the performance of the classifiers alone" (Sec. 3.3.1). Making up for the
+# loss (i - A_S∘i) means recovering all of it, i.e. A_i∘i reaching i; being above A_S∘i only recovers
+# some. "Surpasses" (strictly above i, in most cases) is the next claim, so "makes up" is read as
+# reaching i (>= i), for every classifier ("any classifier"). The paper's own Table 1 has I at -0.41.
 @claim(
     "table1.ai_recovers",
     "3.3.1",
-    "fine-tuning makes up for the loss: A_i∘i is above A_S∘i for every classifier (top-1)",
-    "all five (e.g. V: 67.59 -> 71.65)",
+    "fine-tuning makes up for the initial loss: A_i∘i reaches the classifier alone (A_i∘i >= i), for every classifier (top-1)",
+    "all five (\"already makes up for the initial loss\"); Table 1 itself has I at -0.41",
 )
 def ai_recovers(results: Results) -> Outcome:
-    gains = _difference(results, "A_i", PRETRAINED_AE)
-    return Outcome(all(v > 0 for v in gains.values()), f"A_i∘i - A_S∘i (points): {_points(gains)}", min(gains.values()))
+    gains = _difference(results, "A_i", ALONE)
+    recovered = _difference(results, "A_i", PRETRAINED_AE)
+    smallest = min(gains.values())
+    ours = f"A_i∘i - i (points): {_points(gains)}; A_i∘i - A_S∘i: {_points(recovered)}"
+    return Outcome(smallest >= 0, ours, quantities={"smallest A_i∘i - i (points)": smallest})
 
 
 @claim(
@@ -68,9 +81,15 @@ def ai_recovers(results: Results) -> Outcome:
     "in most cases A_i∘i surpasses the classifier alone (top-1)",
     "4 of 5 (all but I: -0.41)",
     tolerance=f"'most' = more than {tol.MOST:.0%} of the classifiers",
+    requires=("separated",),
 )
 def ai_surpasses_most(results: Results) -> Outcome:
     gains = _difference(results, "A_i", ALONE)
     above = sorted(c for c, v in gains.items() if v > 0)
-    share = len(above) / len(gains)
-    return Outcome(share > tol.MOST, f"{len(above)} of {len(gains)} ({', '.join(above) or 'none'}); {_points(gains)}", share)
+    ours = f"{len(above)} of {len(gains)} ({', '.join(above) or 'none'}); {_points(gains)}"
+    # More than half of five are above exactly when the third-largest gain is > 0: that margin, not
+    # the count, is the number that decides the claim (and gets the interval).
+    k = int(tol.MOST * len(gains)) + 1  # the smallest count that is "more than half"
+    decisive = sorted(gains.values(), reverse=True)[k - 1]
+    nth = {1: "largest", 2: "second largest", 3: "third largest"}.get(k, f"{k}th largest")
+    return Outcome(positive(decisive, f"the {nth} gain", ours), ours, quantities={f"{nth} A_i∘i - i (points)": decisive})

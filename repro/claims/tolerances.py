@@ -25,11 +25,26 @@ MOST = 0.5
 NOISE_RISE = 0.01
 
 # Bootstrap over test images (issue 5): 1,000 resamples give the 2.5% and 97.5% quantiles to about
-# +-0.5% of coverage, enough to tell "beyond uncertainty" at 95%. Seeded for repeatable reports.
+# +-0.5% of coverage, and a support of 95% to about +-0.7% (binomial). Seeded for repeatable reports.
 BOOTSTRAP_RESAMPLES = 1000
 BOOTSTRAP_LEVEL = 0.95
 BOOTSTRAP_SEED = 0
 
-# A verdict holds "beyond uncertainty" when the claim holds in at least this share of bootstrap
-# resamples (the same 95% level as the intervals).
+# Support rule (issue 9). A verdict is "holds" only when the claim holds on the measured numbers
+# and in at least this share of bootstrap resamples: a one-sided 95% statement (for a claim decided
+# by one margin > 0 it is the percentile bootstrap's one-sided 95% lower bound lying above 0), not
+# the level of the two-sided 95% intervals that the report prints (a claim can hold in 96% of
+# resamples while its 95% interval reaches past 0). Symmetric for "fails": the claim fails on the
+# measured numbers and in at least this share of resamples, so that "fails" needs the same evidence
+# against the claim as "holds" needs for it. Anything between is "inconclusive" (a resample in which
+# a precondition is not met counts towards neither).
 SUPPORT = 0.95
+
+# Two numbers a comparison rests on are tied when they differ by no more than float rounding
+# (accuracies are ratios of counts; RRC values ratios of those). Ties make a comparison
+# "inconclusive" (preconditions.py, "separated"); any larger difference is left to the support rule.
+TIE = 1e-9
+
+# "Does not correlate" (Abstract, Sec. 4): the exact two-sided permutation test of Spearman's rank
+# correlation at the conventional 5% level.
+CORRELATION_LEVEL = 0.05

@@ -17,7 +17,20 @@ def _thresholds(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(f"--thresholds: {text!r} is not a comma-separated list of numbers") from None
     if not values or not all(math.isfinite(v) for v in values):
         raise argparse.ArgumentTypeError(f"--thresholds: {text!r} names no finite threshold")
-    return values
+    return list(dict.fromkeys(values))  # a threshold given twice is analysed once; order kept
+
+
+def threshold_label(t: float) -> str:
+    """The shortest text that reads back as exactly ``t`` (the key in --json, the heading, the figure name).
+
+    ``f"{t:g}"`` keeps 6 digits, so 0.3999999 and 0.4000001 both became "0.4" and one replaced the
+    other; Python's ``repr`` is the shortest round-tripping text, used where ``:g`` is not exact.
+
+    >>> threshold_label(0.1), threshold_label(1.0), threshold_label(0.3999999), threshold_label(0.4000001)
+    ('0.1', '1', '0.3999999', '0.4000001')
+    """
+    short = f"{t:g}"
+    return short if float(short) == t else repr(t)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -48,7 +61,7 @@ def analyze(grid, thresholds: list[float], reading: str) -> dict:
     }
     for t in thresholds:
         lattice = build_lattice(context_at(r, t), grid.classifiers, grid.ae_labels())
-        result["thresholds"][f"{t:g}"] = {
+        result["thresholds"][threshold_label(t)] = {
             "concepts": [{"extent": list(c.extent), "intent": list(c.intent)} for c in lattice.concepts],
             "edges": [list(e) for e in lattice.edges],
             "chain": bool(lattice.is_chain),
@@ -65,15 +78,16 @@ def run(args: argparse.Namespace) -> int:
     acc = read_accuracies(args.acc) if args.acc else None
     grid = read_grid(args.grid, acc, args.acc)
     reading = args.reading or DEFAULT_READING
+    if args.out:
+        from repro.paths import ensure_writable_dir
+
+        out = ensure_writable_dir(args.out, "--out")  # before any figure is drawn
     result = analyze(grid, args.thresholds, reading)
     if args.out:
-        from pathlib import Path
-
         from repro.report import lattice_figures, rrc_figure
 
-        out = Path(args.out)
         rrc_figure(grid, out, reading)
-        lattice_figures(grid, {f"{t:g}": t for t in args.thresholds}, out, reading)
+        lattice_figures(grid, {threshold_label(t): t for t in args.thresholds}, out, reading)
     if args.json:
         json.dump(result, sys.stdout, indent=2, ensure_ascii=False)
         print()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 
 FAMILY_DEFAULTS = {
     # family: (num_classes, SegNet width, SegNet input size)
@@ -47,8 +48,12 @@ def run(args: argparse.Namespace) -> int:
         if args.segnet_size < 1:
             raise ReproError(f"--segnet-size must be >= 1, got {args.segnet_size}")
         segnet_size = args.segnet_size
-    if segnet_width < 0:
+    if not segnet_width >= 0 or math.isinf(segnet_width):  # NaN fails >= 0
         raise ReproError(f"--segnet-width must be > 0 (or 0 to leave SegNet out), got {segnet_width}")
+    if not args.width > 0 or math.isinf(args.width):
+        raise ReproError(f"--width must be a number > 0, got {args.width}")
+    if num_classes < 1:
+        raise ReproError(f"--num-classes must be >= 1, got {num_classes}")
     rows = describe_models(
         args.family,
         num_classes,

@@ -1,8 +1,11 @@
 """``repro run`` (every stage) and ``repro pretrain|classifiers|finetune|evaluate`` (one stage).
 
 Each stage is cached under ``<out>/ckpt`` and resumes from its last checkpoint; a rerun skips what is
-finished for the same configuration. Progress bars go to stderr, one summary line per stage (and unit)
-to stderr and ``<out>/run.log``. Several processes: ``torchrun --nproc_per_node=N -m repro.cli run ...``.
+finished for the same configuration. Units of other settings live beside them, but results.json and the
+claims report belong to one configuration: ``run`` and ``evaluate`` refuse to replace those of another
+unless given ``--replace`` or ``--force``. Progress bars go to stderr when it is a terminal; one summary
+line per stage (and unit) to stderr and ``<out>/run.log``, which also records resumes and the error
+that ended a run. Several processes: ``torchrun --nproc_per_node=N -m repro.cli run ...``.
 """
 
 from __future__ import annotations
@@ -29,15 +32,26 @@ def add_config_arguments(p: argparse.ArgumentParser) -> None:
                    help="let torchvision download CIFAR-10 into the data root when it is not there")
     g.add_argument("--device", help="cpu, cuda, cuda:N (default: cuda when available, else cpu)")
     g.add_argument("--epochs", type=int, metavar="N", help="epochs of every training stage")
-    g.add_argument("--classifiers", metavar="L,A,V,I,R", help="which classifiers (comma-separated keys)")
+    g.add_argument("--classifiers", metavar="L,A,V,I,R",
+                   help="which classifiers (comma-separated keys), and your own as label=torchvision:ARCH[@WEIGHTS] "
+                        "or label=module.path:factory[@WEIGHTS] (README: 'Your own classifiers')")
     g.add_argument("--trainable", choices=TRAINABLE, help="AE part fine-tuned (paper: decoder)")
     g.add_argument("--seed", type=int, help="run seed (every unit's seed derives from it)")
+    g.add_argument("--time-budget", metavar="DURATION",
+                   help="size the run to this wall-clock time (90s, 7m, 1h30m): each stage measures its "
+                        "throughput and caps its epochs to its share (repro/budget.py); the configured epochs "
+                        "stay the most it trains")
     g.add_argument("--threads", type=int, metavar="N", help="torch CPU threads (shared among torchrun processes)")
     g.add_argument("--set", dest="sets", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                    help="any config field, e.g. --set pretrain.batch_size=64 --set classifiers.epochs_by_key=L:5,V:2")
     o = p.add_argument_group("behaviour")
-    o.add_argument("--force", action="store_true", help="recompute this command's stage(s) even if cached")
-    o.add_argument("--no-progress", action="store_true", help="no progress bars (summary lines only)")
+    o.add_argument("--force", action="store_true",
+                   help="recompute this command's stage(s) even if cached (the old units stay until replaced)")
+    o.add_argument("--replace", action="store_true",
+                   help="let run/evaluate replace the results of another configuration in --out "
+                        "(finished units that match are reused)")
+    o.add_argument("--no-progress", action="store_true",
+                   help="no progress bars, even on a terminal (they are off when stderr is not one)")
     o.add_argument("--print-config", action="store_true", help="print the resolved configuration as JSON and exit")
 
 
@@ -58,7 +72,7 @@ def config_from_args(args: argparse.Namespace):
     return apply_overrides(
         scale_config(args.scale), epochs=args.epochs, data=args.data, classifiers=args.classifiers, out=args.out,
         device=args.device, seed=args.seed, trainable=args.trainable, threads=args.threads, download=args.download,
-        sets=args.sets,
+        time_budget=args.time_budget, sets=args.sets,
     )
 
 
@@ -90,7 +104,13 @@ def run(args: argparse.Namespace, stages: tuple[str, ...]) -> int:
     from repro import pipeline
     from repro.data import check_available
 
+    if "evaluate" in stages and not (args.force or args.replace):
+        pipeline.check_results_config(cfg)  # before anything is written, run.log included
     check_available(cfg)  # a missing data set is reported before anything is written
+    if "classifiers" in stages:  # your own classifiers: a spec that cannot work fails here, not after pretraining
+        from repro.pipeline.classifiers import check_extras
+
+        check_extras(cfg)
     ctx = pipeline.setup(cfg, progress=not args.no_progress, force=set(stages) if args.force else set())
     t0 = time.monotonic()
     try:
@@ -99,6 +119,12 @@ def run(args: argparse.Namespace, stages: tuple[str, ...]) -> int:
         if "evaluate" in stages and ctx.is_main:
             write_claims_report(ctx)
         ctx.info(f"finished {', '.join(stages)} in {pipeline.fmt_time(time.monotonic() - t0)}; outputs in {ctx.out}")
+        from repro.budget import log_total
+
+        log_total(ctx)  # with --time-budget: the time used against it
+    except BaseException as err:
+        pipeline.log_error(ctx, err)  # the CLI prints it; run.log keeps it with the run's other lines
+        raise
     finally:
         pipeline.teardown(ctx)
     return 0

@@ -5,24 +5,89 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from repro.errors import ReproError
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="rebuild claims.md/json/html from results.json", description=__doc__)
     p.add_argument("--out", required=True, metavar="DIR", help="the run folder holding results.json (the report is written there)")
     p.add_argument("--paper", action="store_true", help="report on the paper's own tables instead (writes to --out)")
+    p.add_argument("--runs", nargs="+", metavar="DIR",
+                   help="several run folders of one configuration but for the seed (training-seed replicates): one "
+                        "report of their means with seed-and-image bootstrap intervals, and replicates.md (repro.replicates)")
+    p.add_argument("--previous", metavar="DIR", help="a folder holding the claims.json of the same scale under an "
+                   "earlier protocol: its verdicts are shown beside this run's")
+    p.add_argument("--ceiling", metavar="DIR", help="a run folder of the same scale whose AEs fine-tuned both halves "
+                   "(--trainable both): the report states how much of A_S's loss any fine-tuning can win back")
+    p.add_argument("--resamples", type=int, metavar="N", help="with --runs: bootstrap resamples (default: "
+                   "repro.claims.tolerances.BOOTSTRAP_RESAMPLES)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from repro.paper import paper_results
+    from repro.paths import ensure_writable_dir
     from repro.report import build_report
     from repro.results import Results
 
     out = Path(args.out)
+    if getattr(args, "runs", None):
+        return _run_replicates(args, out)
+    if out.exists() and not out.is_dir():
+        raise ReproError(f"--out {out}: is a file; give the run folder that holds results.json")
     paper = paper_results()
-    results = paper if args.paper else Results.from_json(out / "results.json")
-    payload = build_report(results, out, paper=paper)
+    results = paper if args.paper else Results.from_json(out / "results.json")  # validated against its schema
+    ensure_writable_dir(out, "--out")  # before the claims are evaluated, not after
+    payload = build_report(results, out, paper=paper, previous=_previous(args.previous),
+                           ceiling=Results.from_json(Path(args.ceiling) / "results.json") if args.ceiling else None)
     verdicts = [c["verdict"] for c in payload["claims"]]
     held = sum(v.startswith("holds") for v in verdicts)
     print(f"{out / 'claims.md'}: {held} of {len(verdicts)} claims hold ({sum(v == 'not measured' for v in verdicts)} not measured)")
+    return 0
+
+
+def _previous(folder: str | None) -> dict | None:
+    """The claims.json in ``folder`` (labelled by the folder's name and its README's first line, if any)."""
+    if not folder:
+        return None
+    import json
+
+    path = Path(folder) / "claims.json"
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ReproError(f"--previous {folder}: no claims.json there") from None
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ReproError(f"--previous {folder}: {path} is not a readable claims.json ({err})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("claims"), list):
+        raise ReproError(f"--previous {folder}: {path} holds no list of claims")
+    readme = Path(folder) / "README.md"
+    note = readme.read_text().strip().splitlines()[0].lstrip("# ") if readme.is_file() else ""
+    return {**data, "label": Path(folder).name, "note": note}
+
+
+def _run_replicates(args: argparse.Namespace, out: Path) -> int:
+    """``--runs``: one report from several seeds' runs (repro.replicates)."""
+    from repro.paper import paper_results
+    from repro.replicates import replicate_results, replicate_verdicts, write_replicates
+    from repro.report import build_report
+    from repro.results import Results
+
+    if args.paper:
+        raise ReproError("--runs and --paper: choose one (the paper's tables have no replicates)")
+    if out.exists() and not out.is_dir():
+        raise ReproError(f"--out {out}: is a file; give the folder the replicates report goes to")
+    names = [str(d) for d in args.runs]
+    runs = [Results.from_json(Path(d) / "results.json") for d in args.runs]
+    results = replicate_results(runs, names)  # ReproError unless they differ only in a seed
+    if args.resamples is not None and args.resamples < 0:
+        raise ReproError(f"--resamples {args.resamples}: expected a number >= 0")
+    out.mkdir(parents=True, exist_ok=True)
+    per_run = replicate_verdicts(runs, args.resamples)
+    payload = build_report(results, out, paper=paper_results(), title=f"Claims report: {results.source}",
+                           resamples=args.resamples, replicates={"names": names, "per_run": per_run})
+    path = write_replicates(out, results, names, per_run, payload["claims"])
+    verdicts = [c["verdict"] for c in payload["claims"]]
+    print(f"{out / 'claims.md'}: {sum(v == 'holds' for v in verdicts)} of {len(verdicts)} claims hold on the mean of "
+          f"{len(runs)} runs; per-run verdicts in {path}")
     return 0

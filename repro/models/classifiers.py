@@ -10,6 +10,10 @@
 :class:`Classifier` wraps a raw network: it takes [0, 1] RGB images of any size, resizes them to the
 network's input size (antialiased bilinear), normalises them and returns logits.
 
+Beside the five, a run may hold classifiers of your own (issue 11), each a label and a spec such as
+``cnx=torchvision:convnext_tiny`` or ``mine=my_package.models:build@/w.pt``: this registry decides what
+such a spec means too (see "Your own classifiers" below: :func:`parse_extra`, :func:`build_extra`).
+
 CIFAR widths: width 1.0 is chosen so that each net trains at >= 1,000 images/s on the 2-core CPU of
 the development machine (batch 128, float32, forward + backward + SGD step), keeping its family's
 defining structure. Measured with ``python benchmarks/models.py`` (NHWC, see ``_channels_last``):
@@ -38,8 +42,10 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -367,13 +373,24 @@ class ClassifierSpec:
     imagenet_builder: Callable[..., nn.Module] = field(repr=False, compare=False)
     cifar_builder: Callable[..., nn.Module] = field(repr=False, compare=False)
     cifar_input_size: int = 32
+    # One of your own classifiers (issue 11; see "Your own classifiers" below), None for the paper's five.
+    extra: ExtraSpec | None = None
+    imagenet_normalization: tuple[tuple[float, ...], tuple[float, ...]] | None = None  # None: ImageNet's
 
-    def input_size(self, family: str) -> int:
+    def input_size(self, family: str) -> int | None:
+        """The side the wrapper resizes inputs to; None for a factory's module, which declares its own
+        (an ``input_size`` attribute) or takes the images as they come."""
+        if self.extra is not None and not self.extra.is_torchvision:
+            return None
         return self.imagenet_input_size if _check_family(family) == "imagenet" else self.cifar_input_size
 
-    def normalization(self, family: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
-        """(mean, std) applied to [0, 1] RGB inputs."""
-        return (IMAGENET_MEAN, IMAGENET_STD) if _check_family(family) == "imagenet" else (CIFAR10_MEAN, CIFAR10_STD)
+    def normalization(self, family: str) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+        """(mean, std) applied to [0, 1] RGB inputs; None for a factory's module, which normalises itself."""
+        if self.extra is not None and not self.extra.is_torchvision:
+            return None
+        if _check_family(family) == "imagenet":
+            return self.imagenet_normalization or (IMAGENET_MEAN, IMAGENET_STD)
+        return (CIFAR10_MEAN, CIFAR10_STD)
 
     def build_raw(self, family: str, num_classes: int, width: float = 1.0) -> nn.Module:
         """The bare network (random initialisation), without resizing or normalisation."""
@@ -448,6 +465,10 @@ class Classifier(nn.Module):
     which is the data pipeline's job), normalises with the family's mean/std and runs the raw network
     ``model``. Always returns a plain logits tensor (Inception v3's training-mode aux output is dropped
     here; a training loop that wants it can call ``model`` directly).
+
+    A factory's module (one of your own classifiers, ``label=module:factory``) maps [0, 1] RGB to
+    logits itself: the wrapper does not normalise its input, and resizes it only to the side the
+    module declares as an ``input_size`` attribute (``input_size`` None: no resizing).
     """
 
     def __init__(self, spec: ClassifierSpec, model: nn.Module, family: str) -> None:
@@ -455,8 +476,15 @@ class Classifier(nn.Module):
         self.spec = spec
         self.family = _check_family(family)
         self.model = model
-        self.input_size = spec.input_size(family)
-        mean, std = spec.normalization(family)
+        size = spec.input_size(family)
+        self.input_size = _declared_input_size(spec, model) if size is None else size
+        norm = spec.normalization(family)
+        self.normalizes = norm is not None
+        # A torchvision architecture adapted to 32x32 gets NHWC inputs, as the zoo's CIFAR nets do
+        # (_channels_last): MobileNet v3 small trained 1.6x faster (490 vs 303 images/s, batch 128, one
+        # thread); the same results up to float rounding.
+        self.nhwc = spec.extra is not None and spec.extra.is_torchvision and self.family == "cifar"
+        mean, std = norm if norm is not None else ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
         # Non-persistent: the state dict of a Classifier is its network's, under "model.".
         self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
@@ -466,15 +494,22 @@ class Classifier(nn.Module):
         if x.dim() != 4 or x.shape[1] != 3:
             raise ReproError(f"{self.spec.name} expects a (batch, 3, height, width) tensor, got shape {tuple(x.shape)}")
         s = self.input_size
-        if tuple(x.shape[-2:]) != (s, s):
-            x = F.interpolate(x, size=(s, s), mode="bilinear", align_corners=False, antialias=True)
-        out = self.model((x - self.mean) / self.std)
+        if s is not None and tuple(x.shape[-2:]) != (s, s):
+            # In float32: the antialiased kernel has no bfloat16 version on the CPU (a bf16 AE output,
+            # e.g. 224 -> 299 for Inception, raised NotImplementedError), and the normalisation below
+            # promotes to float32 against the float32 mean/std anyway.
+            x = F.interpolate(x.float(), size=(s, s), mode="bilinear", align_corners=False, antialias=True)
+        if self.nhwc:
+            x = _channels_last(x)
+        out = self.model((x - self.mean) / self.std if self.normalizes else x)
         if isinstance(out, torch.Tensor):
             return out
         logits = getattr(out, "logits", None)  # torchvision InceptionOutputs (training mode)
         if isinstance(logits, torch.Tensor):
             return logits
-        return out[0]
+        if isinstance(out, (tuple, list)) and out:
+            return out[0]
+        return out  # not logits: check_classifier_output says so for a classifier of your own
 
     @property
     def frozen(self) -> bool:
@@ -501,22 +536,34 @@ def build_classifier(
     num_classes: int,
     width: float = 1.0,
     weights: str | os.PathLike | None = None,
+    spec: str | None = None,
+    spec_weights: bool = True,
 ) -> Classifier:
     """Build classifier ``name`` (key or alias) of ``family`` ("imagenet" or "cifar").
 
     weights: None for random initialisation; "imagenet" for torchvision's ImageNet weights (imagenet
     family, num_classes 1000; read from torch's hub cache, downloaded when missing); or the path of
     a local state-dict file (of the raw network, or of a :class:`Classifier` with "model." keys).
+
+    spec: one of your own classifiers, ``name`` being its label: where it comes from, e.g.
+    ``"torchvision:resnet18"`` or ``"my_pkg.models:build@/w.pt"`` (:func:`parse_extra`). Its weights
+    are the spec's (after ``@``), loaded unless ``spec_weights`` is False (a model file's state dict
+    replaces them: :func:`repro.pipeline.load_classifier`).
     """
-    spec = get_spec(name)
+    if spec is not None:
+        if weights is not None:
+            raise ValueError("the weights of one of your own classifiers are part of its spec (after '@')")
+        return build_extra(parse_extra(name, spec), family=family, num_classes=num_classes, width=width,
+                           load_weights=spec_weights)
+    zoo = get_spec(name)
     _check_family(family)
     if isinstance(weights, str) and weights.lower() == "imagenet":
-        model = _build_with_imagenet_weights(spec, family, num_classes, width)
+        model = _build_with_imagenet_weights(zoo, family, num_classes, width)
     else:
-        model = spec.build_raw(family, num_classes, width)
+        model = zoo.build_raw(family, num_classes, width)
         if weights is not None:
             _load_local_weights(model, weights)
-    return Classifier(spec, model, family)
+    return Classifier(zoo, model, family)
 
 
 def _load_local_weights(model: nn.Module, path: str | os.PathLike) -> None:
@@ -569,3 +616,494 @@ def _build_with_imagenet_weights(spec: ClassifierSpec, family: str, num_classes:
             f"{torch.hub.get_dir()}/checkpoints: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}; "
             "download the file there, or pass a local state-dict file as weights"
         ) from err
+
+
+# ---------------------------------------------------------------------------------------------------
+# Your own classifiers (issue 11): named extras beside the paper's five
+# ---------------------------------------------------------------------------------------------------
+#
+# A run's classifiers are the paper's letters plus extras, each a user label and where the network
+# comes from: ``label=SOURCE:NAME[@WEIGHTS]`` (e.g. ``--classifiers L,V,cnx=torchvision:convnext_tiny``).
+#
+# * ``torchvision:ARCH``: a torchvision classification architecture (``torchvision.models.list_models``).
+#   At the cifar family (smoke, cpu, gpu scales) it is adapted to 32x32 inputs the way the zoo's CIFAR
+#   family is (:func:`adapt_to_32`), gets the data's number of classes and CIFAR-10 normalisation, and
+#   is trained by the classifiers stage like the paper's five. At the imagenet family (paper scale) it
+#   is torchvision's own architecture at its own input size and normalisation (from its weights'
+#   metadata, which needs no download).
+# * ``module.path:factory``: a callable (function or class) returning an ``nn.Module`` that maps
+#   [0, 1] RGB images to logits; it normalises its input itself, and declares a fixed input side as an
+#   ``input_size`` attribute if it has one (the wrapper then resizes to it; otherwise no resizing).
+#   It is called with ``num_classes=`` when it takes that argument. Models of other libraries (timm,
+#   Hugging Face) come in this way, without being dependencies of this package.
+# * ``@WEIGHTS``: none (random initialisation, trained by the pipeline); a torchvision weights name
+#   (``DEFAULT``, ``IMAGENET1K_V1``; torchvision sources, imagenet family); a local state-dict file (a
+#   path holding a ``/`` or a ``.``, loaded with ``weights_only=True``); or ``factory`` (the factory's
+#   module comes with its weights). A classifier with weights is used as it is, not trained.
+#
+# Everything else goes where the paper's five go (fine-tuned AE ``A_<label>``, Table 1, the cross grid,
+# RRC, lattices, nMI, noise, LAB, the report); the claims read L, A, V, I, R only.
+
+TORCHVISION = "torchvision"
+FACTORY_WEIGHTS = "factory"
+LABEL_PATTERN = r"[A-Za-z][A-Za-z0-9_]{0,31}"
+
+# Labels an extra may not take (compared lower-cased): besides the paper's five and their aliases, every
+# name results.json uses as a key. A label becomes a key of results.json's sections (``label`` and
+# ``A_label``), and the claims drop extras by key at any depth (repro.claims.core.paper_view): a label
+# "b" would drop LAB's b channel, "S" would make A_S. tests/test_extra_classifiers.py checks this list
+# against the keys of real results.json files (all but "provenance", which records the configuration).
+RESERVED_LABELS = frozenset({
+    "s", "none", "original", "ae", "a", "b", "l",
+    "accuracy", "alone_top1", "arithmetic", "baseline", "best", "bins", "checkerboard", "checkerboard_original",
+    "clamp", "classifier", "classifier_training", "classifier_unchanged", "classifiers", "columns", "config",
+    "corrected", "counts", "curves", "dtype", "encoding", "entropy", "epochs", "evaluate", "fig2_mse", "fig3_lab",
+    "figures", "finetune",
+    "first_bin", "geometric", "heldout", "heldout_loss", "heldout_top1", "high", "hist_distance", "images",
+    "images_seen", "inter", "intra", "l_histogram", "l_p01", "l_p01_original", "l_p99", "l_p99_original",
+    "l_range", "l_range_original", "l_tails", "lab", "levels", "low", "lr", "max", "mean_abs_diff", "mean_shift",
+    "mi", "mi_shuffled", "min", "n_images", "n_pairs", "n_test", "nmi", "noise", "offset", "original_columns",
+    "parameters", "per_image", "per_unit", "pixels_per_image", "pretrain", "provenance", "scale", "schema_version",
+    "seed", "seeds", "shape", "shuffle_seed", "source", "step", "stop_reason", "sums", "timings_s", "top1", "top5",
+    "total", "total_change", "train_loss", "train_mse", "train_top1", "trainable", "unit", "val_mse",
+    "zlib_base64",
+})
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return f"{type(err).__name__}: {text.splitlines()[0][:300]}" if text else type(err).__name__
+
+
+def _looks_like_path(weights: str) -> bool:
+    """A weights text naming a file rather than a torchvision weights enum (which has no '/' and no '.').
+
+    >>> _looks_like_path("IMAGENET1K_V1"), _looks_like_path("w.pt"), _looks_like_path("~/w"), _looks_like_path("a/b")
+    (False, True, True, True)
+    """
+    return "/" in weights or "\\" in weights or "." in weights or weights.startswith("~")
+
+
+@dataclass(frozen=True)
+class ExtraSpec:
+    """One of your own classifiers: ``label=SOURCE:NAME[@WEIGHTS]`` parsed (see the notes above)."""
+
+    label: str
+    text: str  # as typed after "label=", e.g. "torchvision:resnet18@DEFAULT"
+    source: str  # "torchvision" or a module path
+    name: str  # a torchvision architecture, or the factory's attribute path in the module
+    weights: str | None = None  # None, a torchvision weights name, a file path, or "factory"
+
+    def __str__(self) -> str:
+        return f"{self.label}={self.text}"
+
+    @property
+    def is_torchvision(self) -> bool:
+        return self.source == TORCHVISION
+
+    @property
+    def architecture(self) -> str:
+        """The spec without its weights: what builds the network."""
+        return f"{self.source}:{self.name}"
+
+    @property
+    def weights_kind(self) -> str | None:
+        """None (random initialisation, trained here), "enum", "file" or "factory".
+
+        >>> [parse_extra("x", t).weights_kind for t in ("torchvision:resnet18", "torchvision:resnet18@DEFAULT",
+        ...                                            "m:f@./w.pt", "m:f@factory")]
+        [None, 'enum', 'file', 'factory']
+        """
+        if self.weights is None:
+            return None
+        if self.weights == FACTORY_WEIGHTS:
+            return "factory"
+        return "file" if _looks_like_path(self.weights) else "enum"
+
+    @property
+    def trained(self) -> bool:
+        """Trained by the classifiers stage (no weights given), as the paper's five at the small scales."""
+        return self.weights is None
+
+    @property
+    def weights_path(self) -> Path | None:
+        return Path(self.weights).expanduser() if self.weights_kind == "file" else None
+
+    @property
+    def rebuild_text(self) -> str:
+        """The spec a model file keeps to rebuild the network (its state dict replaces the weights): a
+        weights file is left out, so that the model file stays usable when that file moves.
+
+        >>> parse_extra("x", "m:f@/tmp/w.pt").rebuild_text, parse_extra("x", "torchvision:resnet18@DEFAULT").rebuild_text
+        ('m:f', 'torchvision:resnet18@DEFAULT')
+        """
+        return self.architecture if self.weights_kind == "file" else self.text
+
+
+def check_label(label: str, where: str | None = None) -> None:
+    """A one-line :class:`ReproError` unless ``label`` can name one of your own classifiers.
+
+    >>> check_label("cnx")
+    >>> check_label("vgg")
+    Traceback (most recent call last):
+    repro.errors.ReproError: classifier label 'vgg': it is a name of the paper's V (VGG-16-BN); choose another label
+    """
+    where = where or f"classifier label {label!r}"
+    if not isinstance(label, str) or not re.fullmatch(LABEL_PATTERN, label):
+        raise ReproError(f"{where}: a label starts with a letter and holds only letters, digits and '_' (at most "
+                         "32 characters), since it names files and table columns (its autoencoder is A_<label>)")
+    if label.lower().startswith("a_"):
+        raise ReproError(f"{where}: a label must not start with 'A_', the prefix of the autoencoders' names")
+    try:
+        key = resolve_classifier(label)
+    except ReproError:
+        key = None
+    if key is not None:
+        raise ReproError(f"{where}: it is a name of the paper's {key} ({_SPECS[key].name}); choose another label")
+    if label.lower() in RESERVED_LABELS:
+        raise ReproError(f"{where}: {label!r} is a name results.json uses; choose another label")
+
+
+def parse_extra(label: str, text: str) -> ExtraSpec:
+    """``label`` and ``SOURCE:NAME[@WEIGHTS]`` -> :class:`ExtraSpec`; the syntax only (nothing is imported).
+
+    >>> parse_extra("cnx", "torchvision:convnext_tiny@DEFAULT")
+    ExtraSpec(label='cnx', text='torchvision:convnext_tiny@DEFAULT', source='torchvision', name='convnext_tiny', weights='DEFAULT')
+    >>> str(parse_extra("mine", " my_pkg.models:build "))
+    'mine=my_pkg.models:build'
+    """
+    text = str(text).strip()
+    where = f"classifier {label}={text}"
+    check_label(label, where)
+    body, at, weights = text.partition("@")
+    source, colon, name = body.strip().partition(":")
+    if not colon or not source or not name:
+        raise ReproError(f"{where}: expected torchvision:ARCH or module.path:factory, optionally followed by @WEIGHTS")
+    if not all(part.isidentifier() for part in source.split(".")):
+        raise ReproError(f"{where}: {source!r} is not a module path (e.g. my_package.models) nor 'torchvision'")
+    if not all(part.isidentifier() for part in name.split(".")):
+        raise ReproError(f"{where}: {name!r} is not {'an architecture' if source == TORCHVISION else 'an attribute'} name")
+    weights = weights.strip()
+    if at and not weights:
+        raise ReproError(f"{where}: nothing after '@'; give a torchvision weights name (e.g. DEFAULT), a state-dict "
+                         "file, or 'factory'")
+    spec = ExtraSpec(label, text, source, name, weights if at else None)
+    kind = spec.weights_kind
+    if spec.is_torchvision and kind == "factory":
+        raise ReproError(f"{where}: '@factory' means a factory's own weights; a torchvision architecture takes a "
+                         "weights name (e.g. @DEFAULT) or a state-dict file")
+    if kind == "enum" and not spec.is_torchvision:
+        raise ReproError(f"{where}: '@{weights}' is neither a file (a path with a '/' or an extension, e.g. ./w.pt) "
+                         "nor 'factory'; weights names such as DEFAULT are torchvision's")
+    if kind == "enum" and not re.fullmatch(r"[A-Za-z0-9_]+", weights):
+        raise ReproError(f"{where}: {weights!r} is not a torchvision weights name (e.g. DEFAULT, IMAGENET1K_V1)")
+    return spec
+
+
+def _torchvision_architectures() -> list[str]:
+    import torchvision
+
+    return torchvision.models.list_models(module=torchvision.models)  # classification models only
+
+
+def _torchvision_enum(spec: ExtraSpec):
+    """The torchvision weights enum the spec names (``@DEFAULT``, ``@IMAGENET1K_V1``), else None."""
+    if spec.weights_kind != "enum":
+        return None
+    import torchvision
+
+    members = torchvision.models.get_model_weights(spec.name)
+    wanted = spec.weights.upper()
+    if wanted == "DEFAULT":
+        return members.DEFAULT
+    if wanted not in members.__members__:
+        raise ReproError(f"classifier {spec}: torchvision has no weights {spec.weights!r} for {spec.name}; it has "
+                         f"{', '.join(members.__members__)}")
+    return members[wanted]
+
+
+def _import_factory(spec: ExtraSpec) -> Callable[..., object]:
+    import importlib
+    import sys
+
+    # As `python -m` does: a module in the working folder is found also when repro runs as a console script.
+    # Appended, so that it never shadows an installed package.
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.append(os.getcwd())
+    try:
+        obj: object = importlib.import_module(spec.source)
+    except Exception as err:  # ModuleNotFoundError, or anything the module raises on import
+        raise ReproError(f"classifier {spec}: cannot import module {spec.source} ({_first_line(err)})") from None
+    for i, part in enumerate(spec.name.split(".")):
+        if not hasattr(obj, part):
+            owner = ".".join([spec.source, *spec.name.split(".")[:i]])
+            raise ReproError(f"classifier {spec}: module {owner} has no attribute {part!r}")
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise ReproError(f"classifier {spec}: {spec.architecture} is not callable (type {type(obj).__name__}); give a "
+                         "factory returning an nn.Module")
+    return obj  # type: ignore[return-value]
+
+
+def resolve_extra(spec: ExtraSpec) -> None:
+    """Check, without building anything, that the spec names something that exists: a torchvision
+    classification architecture and weights name, an importable callable factory, a weights file."""
+    if spec.is_torchvision:
+        names = _torchvision_architectures()
+        if spec.name not in names:
+            import difflib
+
+            close = difflib.get_close_matches(spec.name, names, n=3)
+            raise ReproError(f"classifier {spec}: unknown torchvision architecture {spec.name!r}"
+                             + (f" (did you mean {', '.join(close)}?)" if close else "")
+                             + "; torchvision.models.list_models() names the classification architectures")
+        _torchvision_enum(spec)
+    else:
+        _import_factory(spec)
+    path = spec.weights_path
+    if path is not None and not path.is_file():
+        raise ReproError(f"classifier {spec}: weights file {path} {'is not a file' if path.exists() else 'does not exist'}")
+
+
+def _torchvision_meta(spec: ExtraSpec) -> tuple[int, tuple[tuple[float, ...], tuple[float, ...]]]:
+    """Input side and (mean, std) of a torchvision architecture at its own scale, from its weights'
+    metadata (the named weights, else DEFAULT; no download): 224 and ImageNet's for most, 299 for
+    Inception v3."""
+    import torchvision
+
+    try:
+        enum = _torchvision_enum(spec) or torchvision.models.get_model_weights(spec.name).DEFAULT
+        t = enum.transforms()
+        return int(t.crop_size[0]), (tuple(map(float, t.mean)), tuple(map(float, t.std)))
+    except ReproError:
+        raise
+    except Exception:  # an architecture without published weights: ImageNet's usual setting
+        return 224, (IMAGENET_MEAN, IMAGENET_STD)
+
+
+def extra_classifier_spec(spec: ExtraSpec) -> ClassifierSpec:
+    """The registry entry of one of your own classifiers (resolved: :func:`resolve_extra`)."""
+    resolve_extra(spec)
+    size, norm = _torchvision_meta(spec) if spec.is_torchvision else (None, None)
+    return ClassifierSpec(
+        spec.label, f"{spec.label} ({spec.architecture})", (), spec.name if spec.is_torchvision else None,
+        size,  # type: ignore[arg-type]  # None for a factory: the module declares its own
+        imagenet_builder=functools.partial(_build_extra_raw, spec, "imagenet"),
+        cifar_builder=functools.partial(_build_extra_raw, spec, "cifar"),
+        extra=spec, imagenet_normalization=norm,
+    )
+
+
+def adapt_to_32(model: nn.Module) -> nn.Module:
+    """A torchvision architecture adapted to 32x32 inputs the way the zoo's CIFAR family is built.
+
+    The zoo's ResNet and Inception run their first stage on the whole 32x32 image (a 3x3 stride-1
+    stem, no pooling before the first stage), where the ImageNet versions bring 224 down to 56 first.
+    Here likewise: the stem (the first convolution) becomes a 3x3 stride-1 convolution with the same
+    channels, and a max pooling that follows it before any other convolution (ResNet's, DenseNet's,
+    GoogLeNet's) is dropped; the rest of the network is kept as torchvision builds it. E.g. ResNet-18
+    then ends on a 4x4 map, MobileNet v3 small on 2x2. Architectures that need more than 32 pixels even
+    so (Inception v3's unpadded reductions, ViT's fixed patch grid) fail the one-batch check
+    (:func:`check_classifier_output`) with a message saying so.
+    """
+    modules = list(model.named_modules())
+    stem_at = next((i for i, (_, m) in enumerate(modules) if isinstance(m, nn.Conv2d)), None)
+    if stem_at is None:
+        return model
+    name, stem = modules[stem_at]
+    new = nn.Conv2d(stem.in_channels, stem.out_channels, 3, stride=1, padding=1, bias=stem.bias is not None)
+    nn.init.kaiming_normal_(new.weight, mode="fan_out", nonlinearity="relu")  # torchvision's CNN stems' init
+    if new.bias is not None:
+        nn.init.zeros_(new.bias)
+    _set_submodule(model, name, new)
+    for later, m in modules[stem_at + 1:]:
+        if isinstance(m, nn.Conv2d):
+            break
+        if isinstance(m, nn.MaxPool2d):
+            _set_submodule(model, later, nn.Identity())
+            break
+    return model
+
+
+def _set_submodule(model: nn.Module, name: str, new: nn.Module) -> None:
+    """``model.set_submodule(name, new)`` (added to torch after 2.2, the oldest torch this package takes)."""
+    parent, _, leaf = name.rpartition(".")
+    setattr(model.get_submodule(parent) if parent else model, leaf, new)
+
+
+def _torchvision_random(spec: ExtraSpec, num_classes: int) -> nn.Module:
+    import torchvision
+
+    if spec.name == "inception_v3":  # the zoo's settings for it (see _build_torchvision)
+        return _build_torchvision("inception_v3", spec.label, num_classes)
+    try:
+        return torchvision.models.get_model(spec.name, weights=None, num_classes=num_classes)
+    except Exception as err:
+        raise ReproError(f"classifier {spec}: torchvision cannot build {spec.name} with {num_classes} classes "
+                         f"({_first_line(err)})") from None
+
+
+def _build_extra_raw(spec: ExtraSpec, family: str, num_classes: int, width: float = 1.0) -> nn.Module:
+    """The bare network with random initialisation (or a factory's own weights); ``width`` is the zoo's
+    and does not apply (a torchvision architecture is built at its own widths)."""
+    if spec.is_torchvision:
+        model = _torchvision_random(spec, num_classes)
+        return adapt_to_32(model) if family == "cifar" else model
+    factory = _import_factory(spec)
+    try:
+        takes = _takes_num_classes(factory)
+        model = factory(num_classes=num_classes) if takes else factory()
+    except ReproError:
+        raise
+    except Exception as err:
+        raise ReproError(f"classifier {spec}: the factory raised {_first_line(err)}") from None
+    if not isinstance(model, nn.Module):
+        raise ReproError(f"classifier {spec}: the factory returned a {type(model).__name__}, not a torch.nn.Module "
+                         "(a module mapping [0, 1] RGB images to logits)")
+    return model
+
+
+def _takes_num_classes(factory: Callable[..., object]) -> bool:
+    import inspect
+
+    try:
+        params = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "num_classes" or p.kind is p.VAR_KEYWORD for p in params)
+
+
+def build_extra(spec: ExtraSpec, *, family: str, num_classes: int, width: float = 1.0,
+                load_weights: bool = True) -> Classifier:
+    """One of your own classifiers as a :class:`Classifier` (see the notes above); its spec's weights
+    are loaded unless ``load_weights`` is False."""
+    _check_family(family)
+    if num_classes < 1:
+        raise ReproError(f"num_classes must be >= 1, got {num_classes}")
+    cspec = extra_classifier_spec(spec)
+    kind = spec.weights_kind if load_weights else None
+    if kind == "enum":
+        model = _torchvision_with_enum(spec, family, num_classes)
+    else:
+        model = cspec.build_raw(family, num_classes, width)
+        if kind == "file":
+            try:
+                _load_local_weights(model, spec.weights_path)  # type: ignore[arg-type]
+            except ReproError as err:
+                raise ReproError(f"classifier {spec}: {err}") from None
+    return Classifier(cspec, model, family)
+
+
+def _torchvision_with_enum(spec: ExtraSpec, family: str, num_classes: int) -> nn.Module:
+    enum = _torchvision_enum(spec)
+    n = len(enum.meta["categories"])
+    if family != "imagenet":
+        raise ReproError(f"classifier {spec}: {enum} are weights of torchvision's {enum.transforms().crop_size[0]}-pixel "
+                         f"architecture with {n} classes; at classifiers.family cifar the architecture is adapted to "
+                         f"32x32 and trained here: drop '@{spec.weights}', or use the imagenet family")
+    if num_classes != n:
+        raise ReproError(f"classifier {spec}: {enum} has {n} classes; the data have {num_classes}")
+    import torch.hub
+    import torchvision
+
+    try:
+        return torchvision.models.get_model(spec.name, weights=enum)
+    except Exception as err:
+        raise ReproError(f"classifier {spec}: could not load torchvision weights {enum} ({enum.url}) into "
+                         f"{torch.hub.get_dir()}/checkpoints: {_first_line(err)}; download the file there, or give "
+                         "a local state-dict file after '@'") from None
+
+
+def _declared_input_size(spec: ClassifierSpec, model: nn.Module) -> int | None:
+    """The ``input_size`` a factory's module declares (None: it takes the images as they come)."""
+    size = getattr(model, "input_size", None)
+    if isinstance(size, (tuple, list)) and len(size) == 2 and size[0] == size[1]:
+        size = size[0]
+    if size is None:
+        return None
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ReproError(f"classifier {spec.extra or spec.name}: the module's input_size must be a positive integer, "
+                         f"the side of the square images it takes (the SegNet's reconstructions are resized to it), "
+                         f"got {size!r}")
+    return size
+
+
+def check_classifier_output(clf: Classifier, num_classes: int, image_size: int) -> None:
+    """Run one batch the way the pipeline will, raising a one-line :class:`ReproError` naming the spec.
+
+    The batch is what the SegNet gives a classifier: (2, 3, image_size, image_size) [0, 1] RGB
+    reconstructions at the data's size (the wrapper resizes and normalises them as it will in the
+    pipeline). The output must be logits of shape (2, num_classes). Catches, before any training,
+    a network that cannot take those images and one with the wrong number of classes.
+    """
+    where = f"classifier {clf.spec.extra or clf.spec.name}"
+    param = next(clf.parameters(), None)
+    x = torch.rand(2, 3, image_size, image_size, generator=torch.Generator().manual_seed(0))
+    if param is not None:
+        x = x.to(param.device)
+    was = clf.training
+    clf.eval()
+    try:
+        with torch.no_grad():
+            out = clf(x)
+    except ReproError:
+        raise
+    except Exception as err:
+        size = f", resized to {clf.input_size}x{clf.input_size}" if clf.input_size not in (None, image_size) else ""
+        hint = ("; a module with a fixed input size declares it as an `input_size` attribute and is given images "
+                "of that size" if clf.spec.extra is not None and not clf.spec.extra.is_torchvision else
+                "; this architecture does not take these images (use the imagenet family, or wrap it in a factory)")
+        raise ReproError(f"{where}: does not run on the SegNet's reconstructions ((2, 3, {image_size}, {image_size}) "
+                         f"[0, 1] RGB{size}): {_first_line(err)}{hint}") from None
+    finally:
+        clf.train(was)
+    if not isinstance(out, torch.Tensor) or out.dim() != 2 or out.shape[0] != 2:
+        got = f"shape {tuple(out.shape)}" if isinstance(out, torch.Tensor) else f"a {type(out).__name__}"
+        raise ReproError(f"{where}: returns {got} for a batch of 2 images; expected logits of shape (2, {num_classes})")
+    if out.shape[1] != num_classes:
+        hint = (" (a factory is given num_classes when it takes that argument)"
+                if clf.spec.extra is not None and not clf.spec.extra.is_torchvision else "")
+        raise ReproError(f"{where}: returns {out.shape[1]} logits per image, but the data have {num_classes} "
+                         f"classes{hint}")
+
+
+_HASHES: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) -> sha256: each file hashed once
+
+
+def _file_sha256(path: Path) -> str:
+    import hashlib
+
+    st = path.stat()
+    memo = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if memo not in _HASHES:
+        h = hashlib.sha256()
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        _HASHES[memo] = h.hexdigest()
+    return _HASHES[memo]
+
+
+def extra_fingerprint(spec: ExtraSpec) -> dict[str, str | None]:
+    """What a unit of this classifier depends on beyond the run's settings: the architecture, its
+    weights (a weights name; a file by its sha256, so a moved file is the same and a changed one is
+    not), and the source file of a factory (an edited model retrains)."""
+    import inspect
+
+    resolve_extra(spec)
+    kind = spec.weights_kind
+    fp: dict[str, str | None] = {"architecture": spec.architecture, "weights": None}
+    if kind == "enum":
+        fp["weights"] = str(_torchvision_enum(spec))
+    elif kind == "factory":
+        fp["weights"] = FACTORY_WEIGHTS
+    elif kind == "file":
+        fp["weights"] = "sha256:" + _file_sha256(spec.weights_path)  # type: ignore[arg-type]
+    if not spec.is_torchvision:
+        factory = _import_factory(spec)
+        try:
+            source = inspect.getsourcefile(factory) or inspect.getsourcefile(inspect.getmodule(factory))  # type: ignore[arg-type]
+        except TypeError:
+            source = None
+        fp["factory_source"] = "sha256:" + _file_sha256(Path(source)) if source and Path(source).is_file() else None
+    return fp

@@ -4,26 +4,87 @@ At the paper scale A, V, I and R are torchvision's ImageNet models (``classifier
 LeNet-5 is trained here; at the other scales every classifier is trained from scratch on the training
 split: SGD with Nesterov momentum, a one-cycle learning-rate schedule, weight decay, random crop and
 mirror. Each classifier's test accuracy is recorded in its summary.
+
+Your own classifiers (``classifiers.extra``, issue 11; the registry in :mod:`repro.models.classifiers`
+says what a spec means) are units of this stage like the paper's five: one without weights is trained
+here with the same recipe (at the small scales a torchvision architecture adapted to 32x32), one with
+weights is loaded and only its test accuracy measured. Before any stage runs, :func:`check_extras`
+builds each once and runs one batch of SegNet-sized images through it, so that a spec that cannot work
+is a one-line error at the start, not after the autoencoder's pretraining.
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from repro import distributed
+from repro import budget, distributed
 from repro.checkpoint import save_model_file
 from repro.data import ImageDataset, num_classes, eval_loader, train_source, train_transform
-from repro.pipeline import RunContext, fmt_time, keys, mark_done, maybe_compile, reuse_unit, seed_for
+from repro.pipeline import STAGED_MODEL, RunContext, fmt_time, keys, mark_done, maybe_compile, reuse_unit, seed_for
 from repro.training import Trainer, evaluate_accuracy
 
 
 def model_config(ctx: RunContext, k: str, n_classes: int) -> dict[str, Any]:
     c = ctx.cfg.classifiers
-    return {"name": k, "family": c.family, "num_classes": n_classes, "width": c.width if c.family == "cifar" else 1.0}
+    mcfg = {"name": k, "family": c.family, "num_classes": n_classes, "width": c.width if c.family == "cifar" else 1.0}
+    if k in c.extra:  # what rebuilds it (repro.pipeline.load_classifier); the file's state dict holds its weights
+        from repro.models.classifiers import parse_extra
+
+        mcfg["spec"] = parse_extra(k, c.extra[k]).rebuild_text
+    return mcfg
+
+
+def extra_key_parts(cfg, k: str) -> tuple[Any, ...]:
+    """What the unit of your own classifier ``k`` depends on (keys.classifier): its spec's fingerprint
+    (architecture, weights by content, the factory's source file), and, as for the paper's five, the
+    data and the training recipe when it is trained here, the data alone when its weights are given."""
+    from repro.models.classifiers import extra_fingerprint, parse_extra
+
+    c = cfg.classifiers
+    spec = parse_extra(k, c.extra[k])
+    fingerprint = extra_fingerprint(spec)
+    if not spec.trained:
+        return "given-weights", fingerprint, c.family, keys.data(cfg, "train", "test")
+    train = {"family": c.family, "width": c.width, "epochs": c.epochs_for(k), "batch_size": c.batch_size,
+             "lr": c.lr, "momentum": c.momentum, "weight_decay": c.weight_decay,
+             "label_smoothing": c.label_smoothing, "augment": c.augment}
+    return fingerprint, keys.data(cfg, "train", "test"), train, cfg.seed, cfg.precision
+
+
+def class_count(cfg) -> int:
+    """The number of classes of the training split, read without loading the images."""
+    from repro.data import digits_split, list_image_folder, locate
+
+    kind, path = locate(cfg, "train")
+    if kind == "digits":
+        return len(digits_split("train").classes)
+    if kind == "cifar-torchvision":
+        return 10
+    return len(list_image_folder(Path(path))[2])
+
+
+def check_extras(cfg) -> None:
+    """Build each of your own classifiers of the run once (with its weights) and run one batch of
+    SegNet-sized images through it: a spec that cannot work is a one-line error before any stage
+    runs (:func:`repro.models.classifiers.check_classifier_output`). The global random state is left
+    as it was."""
+    c = cfg.classifiers
+    labels = [k for k in c.keys if k in c.extra]
+    if not labels:
+        return
+    from repro.models.classifiers import build_classifier, check_classifier_output
+
+    n = class_count(cfg)
+    with torch.random.fork_rng(devices=[]):
+        for k in labels:
+            clf = build_classifier(k, family=c.family, num_classes=n, width=c.width if c.family == "cifar" else 1.0,
+                                   spec=c.extra[k])
+            check_classifier_output(clf, n, cfg.data.image_size)
 
 
 def run(ctx: RunContext) -> dict[str, Any]:
@@ -41,7 +102,7 @@ def run_one(ctx: RunContext, k: str) -> dict[str, Any]:
     cached = reuse_unit(ctx, "classifiers", f"classifier {k}", unit_dir, key, _line)
     if cached:
         return cached
-    from repro.models.classifiers import build_classifier
+    from repro.models.classifiers import build_classifier, check_classifier_output, parse_extra
 
     t0 = time.monotonic()
     seed = seed_for(cfg.seed, "classifier", k)
@@ -51,14 +112,24 @@ def run_one(ctx: RunContext, k: str) -> dict[str, Any]:
     n_classes = num_classes(train)
     mcfg = model_config(ctx, k, n_classes)
 
-    if k in c.pretrained:
-        clf = build_classifier(k, family=c.family, num_classes=n_classes, weights="imagenet").to(ctx.device)
+    spec = c.extra.get(k)  # one of your own classifiers (None: one of the paper's five)
+    given = spec is not None and not parse_extra(k, spec).trained  # its weights come with its spec: not trained
+    if k in c.pretrained or given:
+        if given:
+            clf = build_classifier(k, family=c.family, num_classes=n_classes, width=mcfg["width"], spec=spec)
+            check_classifier_output(clf, n_classes, cfg.data.image_size)
+            clf = clf.to(ctx.device)
+        else:
+            clf = build_classifier(k, family=c.family, num_classes=n_classes, weights="imagenet").to(ctx.device)
         history: dict[str, Any] = {}
         prior = 0.0
-        source, epochs = "torchvision", 0
+        source, epochs = ("given weights" if given else "torchvision"), 0
     else:
         torch.manual_seed(seed)  # initialisation
-        clf = build_classifier(k, family=mcfg["family"], num_classes=n_classes, width=mcfg["width"]).to(ctx.device)
+        clf = build_classifier(k, family=mcfg["family"], num_classes=n_classes, width=mcfg["width"], spec=spec)
+        if spec is not None:
+            check_classifier_output(clf, n_classes, cfg.data.image_size)
+        clf = clf.to(ctx.device)
         if cfg.channels_last:
             clf = clf.to(memory_format=torch.channels_last)
         model = distributed.wrap_ddp(maybe_compile(clf, cfg.compile), ctx.device)
@@ -77,11 +148,13 @@ def run_one(ctx: RunContext, k: str) -> dict[str, Any]:
             num_workers=cfg.data.num_workers, checkpoint_every_steps=cfg.checkpoint_every_steps,
             checkpoint_every_s=cfg.checkpoint_every_s, progress=ctx.progress,
         )
+        epochs = budget.size_classifier(ctx, k, unit_dir, key, trainer, clf, epochs)  # --time-budget: fewer steps
         # One-cycle: warm up to lr over the first 15% of steps, then cosine down (Smith & Topin 2019).
         trainer.scheduler = torch.optim.lr_scheduler.OneCycleLR(
             optimizer, max_lr=c.lr, total_steps=trainer.total_steps, pct_start=0.15, div_factor=10.0,
             final_div_factor=100.0)
-        ctx.info(f"classifier {k}: {clf.spec.name} ({c.family}, width {mcfg['width']:g}, "
+        shape = "its own widths" if spec is not None else f"width {mcfg['width']:g}"  # the zoo's width multiplier
+        ctx.info(f"classifier {k}: {clf.spec.name} ({c.family}, {shape}, "
                  f"{sum(p.numel() for p in clf.parameters()):,} parameters), {len(train):,} images x {epochs} epochs")
         history = trainer.fit()
         prior = trainer.prior_elapsed_s
@@ -96,13 +169,16 @@ def run_one(ctx: RunContext, k: str) -> dict[str, Any]:
         "parameters": sum(p.numel() for p in clf.parameters()), "time_s": elapsed,
         "images_per_s": len(train) * epochs / max(elapsed, 1e-9) if epochs else None,
     }
+    if source == "trained":
+        summary.update(budget.summary_fields(ctx, unit_dir, key))  # with --time-budget: how it was sized
     if ctx.is_main:
-        save_model_file(unit_dir / "model.pt", "classifier", mcfg, clf, meta={"key": key, "unit": k})
+        save_model_file(unit_dir / STAGED_MODEL, "classifier", mcfg, clf, meta={"key": key, "unit": k})
     mark_done(ctx, unit_dir, key, summary, {f"classifier:{k}": seed})
     ctx.info(f"classifier {k}: done ({_line(summary)})")
     return summary
 
 
 def _line(s: dict[str, Any]) -> str:
-    what = "torchvision weights" if s["source"] == "torchvision" else f"{s['epochs']} epoch(s)"
+    what = {"torchvision": "torchvision weights", "given weights": "its own weights"}.get(
+        s["source"], f"{s['epochs']} epoch(s)")
     return f"{what}, test top-1 {s['top1']:.4f}, top-5 {s['top5']:.4f}, {fmt_time(s['time_s'])}"

@@ -21,7 +21,8 @@ from repro import distributed
 from repro.checkpoint import read_json, write_json_atomic
 from repro.data import eval_loader
 from repro.errors import ReproError
-from repro.pipeline import RunContext, fmt_time, keys, load_classifier, load_segnet, upstream_digest
+from repro.pipeline import RunContext, finetune_key, fmt_time, keys, load_classifier, load_segnet, upstream_digest
+from repro.budget import results_entry
 from repro.provenance import provenance
 from repro.results import SCHEMA_VERSION, ae_name
 
@@ -61,10 +62,10 @@ def _evaluate(ctx: RunContext, key: str) -> dict[str, Any]:
         **{f"finetune {ae_name(k)}": ctx.unit_dir("finetune", ae_name(k)) for k in ks},
     }
     expected_keys = {"pretrain": keys.pretrain(cfg), **{f"classifier {k}": keys.classifier(cfg, k) for k in ks},
-                     **{f"finetune {ae_name(k)}": keys.finetune(cfg, k) for k in ks}}
+                     **{f"finetune {ae_name(k)}": finetune_key(ctx, k) for k in ks}}
     for what, folder in expected.items():
         done = read_json(folder / "done.json")
-        if not done or not str(done.get("key", "")).startswith(expected_keys[what]):
+        if not done or done.get("key") != expected_keys[what]:
             raise ReproError(f"evaluate: {what} is not finished for this configuration ({folder}); "
                              "run the earlier stages first (`repro run` does all)")
     pre = _done_summary(expected["pretrain"])
@@ -113,12 +114,9 @@ def _evaluate(ctx: RunContext, key: str) -> dict[str, Any]:
                 "parameters": s["parameters"], "train_loss": s["train_loss"], "train_top1": s["train_top1"]}
             for k, s in clf_summaries.items()
         },
-        "finetune": {
-            a: {"classifier": s["classifier"], "trainable": s["trainable"], "epochs": s["epochs"], "images": s["images"],
-                "train_loss": s["train_loss"], "train_top1": s["train_top1"], "classifier_unchanged": s["classifier_unchanged"]}
-            for a, s in ft_summaries.items()
-        },
+        "finetune": {a: finetune_record(s, ks) for a, s in ft_summaries.items()},
         "timings_s": timings,
+        **results_entry(ctx, {"A_S": pre, **clf_summaries, **ft_summaries}, timings),  # --time-budget's record
         "figures": figures,
         "provenance": {**provenance(cfg, ctx.device, _seeds(ctx), distributed.info().world_size), "stage_key": key},
     }
@@ -127,13 +125,41 @@ def _evaluate(ctx: RunContext, key: str) -> dict[str, Any]:
     return {"results": str(ctx.results_path), "cached": False, "time_s": eval_time}
 
 
+def finetune_record(summary: dict[str, Any], classifiers: list[str]) -> dict[str, Any]:
+    """What results.json keeps of a fine-tuning unit's summary.
+
+    Its held-out cross-transfer records cover the classifiers of the run that trained it; a unit reused
+    by a run with another set of classifiers keeps the same weights (they depend on its own classifier
+    alone), so the records are restricted to this run's classifiers, and one it has no record of is
+    left out rather than invented.
+
+    >>> s = {"classifier": "V", "heldout": {"images": 2, "alone_top1": {"L": 0.5, "V": 0.7},
+    ...      "curves": {"images_seen": [0], "heldout_loss": [1.0], "lr": [0.1],
+    ...                 "heldout_top1": {"L": [0.4], "V": [0.6]}}}}
+    >>> r = finetune_record(s, ["V", "R"])
+    >>> r["heldout"]["alone_top1"], r["heldout"]["curves"]["heldout_top1"]
+    ({'V': 0.7}, {'V': [0.6]})
+    """
+    record = {key: summary.get(key) for key in ("classifier", "trainable", "epochs", "images", "images_seen",
+                                                 "stop_reason", "best", "heldout", "train_loss", "train_top1", "lr",
+                                                 "classifier_unchanged")}
+    held = record.get("heldout")
+    if held:
+        curves = held["curves"]
+        record["heldout"] = {**held, "alone_top1": {j: v for j, v in held["alone_top1"].items() if j in classifiers},
+                             "curves": {**curves, "heldout_top1": {j: v for j, v in curves["heldout_top1"].items()
+                                                                   if j in classifiers}}}
+    return record
+
+
 def _seeds(ctx: RunContext) -> dict[str, int]:
     from repro.pipeline import seed_for
+    from repro.pipeline.finetune import finetune_seed
 
     ks = ctx.cfg.classifiers.keys
     return {"pretrain": seed_for(ctx.cfg.seed, "pretrain"),
             **{f"classifier:{k}": seed_for(ctx.cfg.seed, "classifier", k) for k in ks},
-            **{f"finetune:{k}": seed_for(ctx.cfg.seed, "finetune", k) for k in ks},
+            **{f"finetune:{k}": finetune_seed(ctx.cfg, k) for k in ks},
             "noise": ctx.cfg.evaluate.noise_seed}
 
 

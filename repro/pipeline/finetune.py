@@ -1,47 +1,42 @@
-"""Stage 3: fine-tune a copy of A_S on each classifier (Sec. 3.3), giving A_i.
+"""Stage 3: fine-tune a copy of A_S on each classifier (Sec. 3.3), giving A_i, until its objective converges.
 
-The reconstruction goes into the frozen classifier i, its cross-entropy is back-propagated through the
-classifier into the autoencoder, and only the decoder is updated (the paper's choice; ``encoder`` and
-``both`` are selectable through ``finetune.trainable``, as in its supplement). The classifier's
-parameters never change: at the end of each unit the stage checks that every weight and BatchNorm
-buffer of the classifier, and of the frozen half of the AE, is bit-for-bit what it was loaded as.
+The method itself (reconstruction -> frozen classifier -> cross-entropy -> gradients into the chosen
+half of the AE, and the check that the frozen models did not change) is :mod:`repro.guided`; this
+stage wires data, optimiser, checkpoints and the convergence rule around it.
+
+Convergence rule (the paper gives no fine-tuning budget; it trains A_S "until the loss plateaus" with
+the rule of Sec. 3.2, and we apply the same rule to fine-tuning's own objective, at every scale):
+every ``finetune.check_every`` images, the frozen classifier's cross-entropy and top-1 on A_i's
+reconstructions of the held-out training images (``data.heldout``: never trained on, never the test
+set) are measured; after ``finetune.patience`` checks without a lower cross-entropy the lr is
+multiplied by ``finetune.factor``; at the plateau after ``finetune.lr_cuts`` cuts training stops, or
+after ``finetune.epochs`` passes over the training images (the cap), whichever comes first. The
+weights of the check with the lowest held-out cross-entropy are kept. Each check also records the
+top-1 of every other classifier of the run on A_i's reconstructions (the cross-transfer trajectory:
+when, and whether, the grid of Table 2 opens up), and the first check, before any step, gives A_S∘j.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import asdict
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
-from repro import distributed
+from repro import budget, distributed
 from repro.checkpoint import save_model_file
-from repro.data import ImageDataset, train_source, train_transform
+from repro.data import ImageDataset, eval_transform, heldout_source, make_loader, train_source, train_transform
 from repro.errors import ReproError
-from repro.pipeline import (RunContext, fmt_time, keys, load_classifier, load_segnet, mark_done, maybe_compile,
-                            reuse_unit, seed_for, upstream_digest)
+from repro.guided import GuidedAutoencoder, guidance_loss
+from repro.pipeline import (STAGED_MODEL, RunContext, finetune_key, fmt_time, load_classifier, load_segnet,
+                            mark_done, maybe_compile, reuse_unit, seed_for)
 from repro.results import ae_name
-from repro.training import Trainer
+from repro.training import BestModel, PlateauSchedule, Trainer, autocast, to_device
 
 
 def run(ctx: RunContext) -> dict[str, Any]:
     return {ae_name(k): run_one(ctx, k) for k in ctx.cfg.classifiers.keys}
-
-
-def _snapshot(module: torch.nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().clone() for k, v in module.state_dict().items()}
-
-
-def _bits(t: torch.Tensor) -> torch.Tensor:
-    return t.detach().reshape(-1).contiguous().view(torch.uint8) if t.numel() else t
-
-
-def _changed(module: torch.nn.Module, reference: dict[str, torch.Tensor]) -> list[str]:
-    """Names of the state entries that differ bit for bit from ``reference`` (NaN equals NaN)."""
-    return [k for k, v in module.state_dict().items() if not torch.equal(_bits(v), _bits(reference[k]))]
 
 
 def run_one(ctx: RunContext, k: str) -> dict[str, Any]:
@@ -49,7 +44,7 @@ def run_one(ctx: RunContext, k: str) -> dict[str, Any]:
     f = cfg.finetune
     name = ae_name(k)
     unit_dir = ctx.unit_dir("finetune", name)
-    key = f"{keys.finetune(cfg, k)}-" + upstream_digest(ctx.unit_dir("pretrain"), ctx.unit_dir("classifiers", k))
+    key = finetune_key(ctx, k)
     cached = reuse_unit(ctx, "finetune", f"finetune {name}", unit_dir, key, _line)
     if cached:
         return cached
@@ -58,72 +53,158 @@ def run_one(ctx: RunContext, k: str) -> dict[str, Any]:
             raise ReproError(f"finetune {name}: {needed} is missing; run `repro pretrain` and `repro classifiers` "
                              "first (or `repro run`)")
     t0 = time.monotonic()
-    seed = seed_for(cfg.seed, "finetune", k)
+    seed = finetune_seed(cfg, k)
     torch.manual_seed(seed)
     ae = load_segnet(ctx.unit_dir("pretrain") / "model.pt", ctx.device)
-    ae.set_trainable(f.trainable)
-    clf = load_classifier(ctx.unit_dir("classifiers", k) / "model.pt", ctx.device).freeze()
+    classifiers = {j: load_classifier(ctx.unit_dir("classifiers", j) / "model.pt", ctx.device).freeze()
+                   for j in cfg.classifiers.keys if (ctx.unit_dir("classifiers", j) / "model.pt").exists()}
+    guided = GuidedAutoencoder(ae, classifiers[k], f.trainable)
     if cfg.channels_last:
-        ae, clf = ae.to(memory_format=torch.channels_last), clf.to(memory_format=torch.channels_last)
-    clf_reference = _snapshot(clf)
-    frozen_part = {"decoder": ae.encoder, "encoder": ae.decoder}.get(f.trainable)
-    frozen_reference = _snapshot(frozen_part) if frozen_part is not None else None
-
-    model = distributed.wrap_ddp(maybe_compile(ae, cfg.compile), ctx.device)
-    frozen_clf = maybe_compile(clf, cfg.compile)
-    params = [p for p in ae.parameters() if p.requires_grad]
+        guided = guided.to(memory_format=torch.channels_last)
+    model = distributed.wrap_ddp(maybe_compile(guided, cfg.compile), ctx.device)
+    params = guided.trainable_parameters()
     if f.optimizer == "adam":
         optimizer = torch.optim.Adam(params, lr=f.lr, betas=(f.momentum, 0.999), weight_decay=f.weight_decay)
     else:
         optimizer = torch.optim.SGD(params, lr=f.lr, momentum=f.momentum, weight_decay=f.weight_decay)
 
     def compute(images, labels):
-        logits = frozen_clf(model(images))
-        return F.cross_entropy(logits.float(), labels), logits
+        logits = model(images)  # through DDP when under torchrun: guided's forward, gradients all-reduced
+        return guidance_loss(logits, labels), logits
 
     with distributed.main_first():
         train = train_source(cfg, ctx.cache, limit=f.train_limit, progress=ctx.progress)
+        heldout = heldout_source(cfg, ctx.cache, progress=ctx.progress)
+    if f.heldout_images is not None:
+        heldout = heldout.subset(range(min(f.heldout_images, len(heldout))))
+    check = HeldoutCheck(ae, classifiers, k, heldout, cfg)
+    schedule = PlateauSchedule(optimizer, f.check_every, f.patience, f.factor, max_cuts=f.lr_cuts)
+    best = BestModel(ae)
+    curves: dict[str, Any] = {"images_seen": [], "heldout_loss": [], "lr": [], "heldout_top1": {j: [] for j in classifiers}}
+
+    def record(trainer_images: int) -> float:
+        loss, top1 = check(guided)
+        curves["images_seen"].append(trainer_images)
+        curves["heldout_loss"].append(loss)
+        curves["lr"].append(optimizer.param_groups[0]["lr"])
+        for j, acc in top1.items():
+            curves["heldout_top1"][j].append(acc)
+        best.offer(loss, trainer_images)
+        return loss
+
+    def after_step(trainer: Trainer, _loss: torch.Tensor) -> None:
+        if trainer.images_seen < schedule.next_check:
+            return
+        schedule.next_check += f.check_every
+        if schedule.check(record(trainer.images_seen)):
+            ctx.info(f"finetune {name}: held-out loss did not improve for {f.patience} checks at "
+                     f"{trainer.images_seen:,} images; lr -> {optimizer.param_groups[0]['lr']:.3g}")
+        if schedule.exhausted:
+            trainer.request_stop(f"plateau after {f.lr_cuts} lr cut(s)")
+
     trainer = Trainer(
         unit=f"finetune:{name}", key=key, state_path=unit_dir / "state.pt", model=model, optimizer=optimizer,
         compute=compute, dataset=ImageDataset(train, train_transform(cfg, f.augment)), seed=seed, epochs=f.epochs,
         batch_size=f.batch_size, device=ctx.device, precision=cfg.precision, channels_last=cfg.channels_last,
         num_workers=cfg.data.num_workers, checkpoint_every_steps=cfg.checkpoint_every_steps,
         checkpoint_every_s=cfg.checkpoint_every_s, progress=ctx.progress,
-        set_train_mode=model.train,  # SegNet keeps its frozen half in eval mode; the classifier stays in eval
+        set_train_mode=model.train,  # only the chosen half of the AE trains; the classifier stays in eval
+        after_step=after_step,
+        extra_state=lambda: {"schedule": schedule.state_dict(), "curves": curves, "best": best.state_dict()},
+        load_extra=lambda extra: (schedule.load_state_dict(extra["schedule"]), curves.update(extra["curves"]),
+                                  best.load_state_dict(extra["best"])),
     )
-    # Cosine decay to zero over the run (the paper gives no fine-tuning schedule).
-    total = trainer.total_steps
-    trainer.scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * s / total)))
-    ctx.info(f"finetune {name}: {f.trainable} of A_S on classifier {k}'s cross-entropy, {len(train):,} images x "
-             f"{f.epochs} epochs, batch {f.batch_size}, {f.optimizer} lr {f.lr:g}")
-    history = trainer.fit()
-
-    # Sec. 3.3: "the parameters of the classifier are not updated".
-    changed = _changed(clf, clf_reference)
-    if changed:
-        raise RuntimeError(f"finetune {name}: classifier {k} changed during fine-tuning ({', '.join(changed[:5])})")
-    if frozen_part is not None:
-        changed = _changed(frozen_part, frozen_reference)
-        if changed:
-            raise RuntimeError(f"finetune {name}: the frozen half of the AE changed ({', '.join(changed[:5])})")
+    budget.attach(ctx, "finetune", name, unit_dir, key, trainer)  # --time-budget: an image cap, the rule inside it
+    ctx.info(f"finetune {name}: {f.trainable} of A_S on classifier {k}'s cross-entropy, {len(train):,} images "
+             f"(at most {f.epochs} epoch(s)), batch {f.batch_size}, {f.optimizer} lr {f.lr:g}; held-out checks on "
+             f"{len(heldout):,} images every {f.check_every:,}, lr x{f.factor:g} after {f.patience} without "
+             f"improvement, stop at the plateau after {f.lr_cuts} cut(s)")
+    if not trainer.try_resume():
+        schedule.check(record(0))  # A_S itself: the baseline every later check must beat
+    history = trainer.fit(resume=False)
+    if curves["images_seen"][-1] != trainer.images_seen:  # images since the last check count too
+        record(trainer.images_seen)
+    if trainer.stop_reason == "end of the last epoch":
+        trainer.stop_reason = f"cap of {f.epochs} epoch(s)"
+    best.restore()
+    guided.check_frozen()  # Sec. 3.3: "the parameters of the classifier are not updated"
 
     elapsed = trainer.prior_elapsed_s + time.monotonic() - t0
     summary = {
         "unit": name, "classifier": k, "trainable": f.trainable, "epochs": f.epochs, "images": len(train),
+        "images_seen": trainer.images_seen, "stop_reason": trainer.stop_reason,
+        "best": {"images_seen": best.images_seen, "heldout_loss": best.value,
+                 "heldout_top1": curves["heldout_top1"][k][curves["images_seen"].index(best.images_seen)]},
+        "heldout": {"images": len(heldout), "alone_top1": check.alone, "curves": curves},
         "train_loss": history["loss"], "train_top1": history["acc"], "lr": history["lr"],
         "classifier_unchanged": True, "time_s": elapsed,
-        "images_per_s": len(train) * f.epochs / max(elapsed, 1e-9),
+        "images_per_s": trainer.images_seen / max(elapsed, 1e-9),
+        **budget.summary_fields(ctx, unit_dir, key),  # with --time-budget: how its cap was sized
     }
     if ctx.is_main:
-        save_model_file(unit_dir / "model.pt", "segnet", asdict(ae.config), ae,
+        save_model_file(unit_dir / STAGED_MODEL, "segnet", asdict(ae.config), ae,
                         meta={"key": key, "unit": name, "classifier": k, "trainable": f.trainable})
     mark_done(ctx, unit_dir, key, summary, {f"finetune:{k}": seed})
     ctx.info(f"finetune {name}: done ({_line(summary)})")
     return summary
 
 
+def finetune_seed(cfg, k: str) -> int:
+    """A_k's seed: from ``finetune.seed`` when set (replicates sharing A_S and the classifiers), else the run's."""
+    return seed_for(cfg.seed if cfg.finetune.seed is None else cfg.finetune.seed, "finetune", k)
+
+
 def _line(s: dict[str, Any]) -> str:
-    loss = s["train_loss"][-1] if s["train_loss"] else float("nan")
-    acc = s["train_top1"][-1] if s["train_top1"] else float("nan")
-    return (f"{s['trainable']}, {s['epochs']} epoch(s), last-epoch loss {loss:.4f}, train top-1 {acc:.4f}, "
+    b = s["best"]
+    return (f"{s['trainable']}, {s['images_seen']:,} images, stopped: {s['stop_reason']}; kept the check at "
+            f"{b['images_seen']:,} images (held-out loss {b['heldout_loss']:.4f}, top-1 {b['heldout_top1']:.4f}), "
             f"{fmt_time(s['time_s'])}")
+
+
+class HeldoutCheck:
+    """One convergence check: the held-out loss of A_i∘i and the held-out top-1 of A_i∘j for every j.
+
+    Eval mode, no gradients; the models' train/eval flags are restored afterwards. Under torchrun each
+    process reads every world-th held-out image and the sums are all-reduced, so every process takes
+    the same decision. ``alone`` holds each classifier's held-out top-1 on the images themselves.
+    """
+
+    def __init__(self, ae, classifiers: dict[str, torch.nn.Module], own: str, heldout, cfg) -> None:
+        dist = distributed.info()
+        shard = heldout.subset(range(dist.rank, len(heldout), dist.world_size))
+        self.loader = make_loader(ImageDataset(shard, eval_transform(cfg)), cfg.evaluate.batch_size,
+                                  num_workers=cfg.data.num_workers, device=str(ae_device(ae)))
+        self.ae, self.classifiers, self.own, self.cfg = ae, classifiers, own, cfg
+        self.alone = self._measure(lambda x: x)[1]
+
+    @torch.no_grad()
+    def _measure(self, transform) -> tuple[float, dict[str, float]]:
+        device = ae_device(self.ae)
+        names = list(self.classifiers)
+        sums = torch.zeros(2 + len(names), dtype=torch.float64, device=device)  # loss, n, correct per j
+        for images, labels in self.loader:
+            x = to_device(images, str(device), self.cfg.channels_last)
+            y = labels.to(device)
+            with autocast(str(device), self.cfg.precision):
+                inp = transform(x)
+                for i, j in enumerate(names):
+                    logits = self.classifiers[j](inp).float()
+                    if j == self.own:
+                        sums[0] += torch.nn.functional.cross_entropy(logits, y, reduction="sum").double()
+                    sums[2 + i] += (logits.argmax(1) == y).sum()
+            sums[1] += y.shape[0]
+        sums = distributed.all_reduce_sum(sums)
+        n = float(sums[1])
+        return float(sums[0]) / n, {j: float(sums[2 + i]) / n for i, j in enumerate(names)}
+
+    def __call__(self, guided: GuidedAutoencoder) -> tuple[float, dict[str, float]]:
+        was = guided.training
+        guided.eval()
+        try:
+            return self._measure(self.ae)
+        finally:
+            guided.train(was)
+
+
+def ae_device(ae: torch.nn.Module) -> torch.device:
+    return next(ae.parameters()).device

@@ -4,7 +4,8 @@ MSE, SGD with momentum 0.9, lr 0.01, the loss checked every ``pretrain.check_eve
 multiplied by 0.2 after two checks without improvement. Training and validation MSE at every check are
 kept (Fig. 2; drawn by the evaluate stage). Training images come from the training split (cpu, gpu
 scales) or from ``data.pretrain_dir`` (paper scale, standing in for YFCC100m); validation MSE is measured
-on the first ``pretrain.val_images`` test images.
+on the first ``pretrain.val_images`` held-out training images (``data.heldout``; never the test images, which
+the evaluation alone reads), and the weights of the check with the lowest validation MSE are kept.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from typing import Any
 
 import torch
 
-from repro import distributed
+from repro import budget, distributed
 from repro.checkpoint import save_model_file
-from repro.data import ImageDataset, make_loader, pretrain_transform, eval_source, train_source
+from repro.data import ImageDataset, heldout_source, make_loader, pretrain_transform, train_source
 from repro.errors import ReproError
-from repro.pipeline import RunContext, fmt_time, keys, mark_done, maybe_compile, reuse_unit, seed_for
+from repro.pipeline import STAGED_MODEL, RunContext, fmt_time, keys, mark_done, maybe_compile, reuse_unit, seed_for
 from repro.training import pretrain_autoencoder
 
 UNIT = "A_S"
@@ -60,7 +61,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
 
     with distributed.main_first():  # rank 0 decodes into the cache, the others read it
         train = train_source(cfg, ctx.cache, split="pretrain", progress=ctx.progress)
-        val = eval_source(cfg, ctx.cache, progress=ctx.progress)
+        val = heldout_source(cfg, ctx.cache, progress=ctx.progress)
     val = val.subset(range(min(cfg.pretrain.val_images, len(val))))
     dataset = ImageDataset(train, pretrain_transform(cfg, cfg.pretrain.augment))
     val_loader = make_loader(ImageDataset(val, pretrain_transform(cfg, augment=False)), cfg.evaluate.batch_size,
@@ -75,6 +76,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
         device=ctx.device, precision=cfg.precision, channels_last=cfg.channels_last,
         num_workers=cfg.data.num_workers, checkpoint_every_steps=cfg.checkpoint_every_steps,
         checkpoint_every_s=cfg.checkpoint_every_s, progress=ctx.progress, log=ctx.info,
+        prepare=lambda trainer: budget.attach(ctx, "pretrain", UNIT, unit_dir, key, trainer),  # --time-budget
     )
     elapsed = curves.pop("prior_elapsed_s") + time.monotonic() - t0  # this process + any killed earlier
     summary = {
@@ -83,14 +85,18 @@ def run(ctx: RunContext) -> dict[str, Any]:
         "images": len(train),
         "images_seen": curves.pop("images_total"),
         "train_mse": next((v for v in reversed(curves["train_mse"]) if v is not None), None),
-        "val_mse": curves["val_mse"][-1] if curves["val_mse"] else None,
+        "val_mse": curves["best"]["val_mse"],  # the kept model's: the best check's
+        "best_images_seen": curves["best"]["images_seen"],
         "lr_final": curves["lr"][-1] if curves["lr"] else p.lr,
         "curves": curves,
         "time_s": elapsed,
         "images_per_s": len(train) * p.epochs / max(elapsed, 1e-9),
     }
+    if cfg.time_budget_s is not None:  # a capped run: the images it saw, and how it was sized
+        summary.update(images_per_s=summary["images_seen"] / max(elapsed, 1e-9),
+                       **budget.summary_fields(ctx, unit_dir, key))
     if ctx.is_main:
-        save_model_file(unit_dir / "model.pt", "segnet", asdict(ae.config), ae, meta={"key": key, "unit": UNIT})
+        save_model_file(unit_dir / STAGED_MODEL, "segnet", asdict(ae.config), ae, meta={"key": key, "unit": UNIT})
     mark_done(ctx, unit_dir, key, summary, {"pretrain": seed})
     ctx.info(f"pretrain: done ({_line(summary)})")
     return summary
@@ -98,5 +104,6 @@ def run(ctx: RunContext) -> dict[str, Any]:
 
 def _line(s: dict[str, Any]) -> str:
     mse = f"train MSE {s['train_mse']:.5f}, " if s.get("train_mse") is not None else ""
-    return (f"{s['epochs']} epoch(s), {s['images_seen']:,} images seen, {mse}val MSE {s['val_mse']:.5f}, "
+    return (f"{s['epochs']} epoch(s), {s['images_seen']:,} images seen, {mse}"
+            f"best val MSE {s['val_mse']:.5f} (kept, after {s.get('best_images_seen', s['images_seen']):,} images), "
             f"lr {s['lr_final']:.3g}, {fmt_time(s['time_s'])}")
