@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
+import torchvision
+from torch import nn
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -17,3 +19,17 @@ def data_root() -> Path:
     if not (root / "cifar10").is_dir():
         pytest.skip(f"no CIFAR-10 under {root} (set REPRO_DATA)")
     return root
+
+
+@pytest.fixture
+def get_model_calls(monkeypatch) -> list:
+    """torchvision.models.get_model replaced by a stub that records its (name, kwargs) and downloads
+    nothing: the list it returns fills as classifiers are built."""
+    calls = []
+
+    def fake_get_model(name, **kwargs):
+        calls.append((name, kwargs))
+        return nn.Sequential(nn.Flatten(), nn.LazyLinear(1000))
+
+    monkeypatch.setattr(torchvision.models, "get_model", fake_get_model)
+    return calls

@@ -225,14 +225,8 @@ def test_imagenet_weights_errors_before_any_download(monkeypatch):
         build_classifier("R", family="imagenet", num_classes=10, weights="imagenet")
 
 
-def test_imagenet_weights_use_torchvision_weights_api(monkeypatch):
-    calls = []
-
-    def fake_get_model(name, **kwargs):
-        calls.append((name, kwargs))
-        return nn.Sequential(nn.Flatten(), nn.LazyLinear(1000))
-
-    monkeypatch.setattr(torchvision.models, "get_model", fake_get_model)
+def test_imagenet_weights_use_torchvision_weights_api(get_model_calls):
+    calls = get_model_calls
     clf = build_classifier("vgg16_bn", family="imagenet", num_classes=1000, weights="imagenet")
     assert calls == [("vgg16_bn", {"weights": torchvision.models.VGG16_BN_Weights.IMAGENET1K_V1})]
     assert isinstance(clf, Classifier) and clf.input_size == 224

@@ -257,14 +257,8 @@ def test_torchvision_architectures_at_the_paper_scale_keep_their_own_size_and_no
     assert cnx.normalizes and cnx.spec.normalization("imagenet") == ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 
 
-def test_torchvision_weights_names_go_through_the_weights_api(monkeypatch):
-    calls = []
-
-    def fake_get_model(name, **kwargs):
-        calls.append((name, kwargs))
-        return nn.Sequential(nn.Flatten(), nn.LazyLinear(1000))
-
-    monkeypatch.setattr(torchvision.models, "get_model", fake_get_model)
+def test_torchvision_weights_names_go_through_the_weights_api(get_model_calls):
+    calls = get_model_calls
     clf = build_classifier("cnx", family="imagenet", num_classes=1000, spec="torchvision:convnext_tiny@DEFAULT")
     assert calls == [("convnext_tiny", {"weights": torchvision.models.ConvNeXt_Tiny_Weights.IMAGENET1K_V1})]
     assert clf.input_size == 224
