@@ -58,6 +58,7 @@ def test_stops_on_a_plateau(one_classifier_run, monkeypatch):
                      "--no-progress", "--set", "finetune.patience=1", "--set", "finetune.lr_cuts=1"]) == 0
     log = (one_classifier_run / "run.log").read_text()
     assert "held-out loss did not improve for 1 checks at 128 images; lr -> 0.0002" in log
+    assert "A_L: 128 images, held-out loss 1.0000, top-1 0.5000 (lr 0.001)" in log  # one line per check
     assert "A_L: done (decoder, 256 images, stopped: plateau after 1 lr cut(s); kept the check at 0 images" in log
 
 

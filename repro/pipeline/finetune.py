@@ -90,6 +90,8 @@ def run_one(ctx: RunContext, k: str) -> dict[str, Any]:
         for j, acc in top1.items():
             curves["heldout_top1"][j].append(acc)
         best.offer(loss, trainer_images)
+        ctx.info(f"finetune {name}: {trainer_images:,} images, held-out loss {loss:.4f}, top-1 {top1[k]:.4f} "
+                 f"(lr {curves['lr'][-1]:.3g})")  # run.log shows the convergence as it happens
         return loss
 
     def after_step(trainer: Trainer, _loss: torch.Tensor) -> None:
