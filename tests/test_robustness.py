@@ -44,7 +44,9 @@ def test_the_committed_cpu_run_is_not_replaced_by_accident(command):
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
     assert proc.stderr.startswith(f"repro {command}: error: {COMMITTED} holds the finished run of another "
                                   "configuration (")
-    assert "pretrain.epochs 2 -> 1" in proc.stderr and "--out DIR" in proc.stderr and "--force" in proc.stderr
+    # the settings that differ are named: --epochs 1 against the committed run's fine-tuning epochs
+    epochs = json.loads((COMMITTED / "results.json").read_text())["provenance"]["config"]["finetune"]["epochs"]
+    assert f"finetune.epochs {epochs} -> 1" in proc.stderr and "--out DIR" in proc.stderr and "--force" in proc.stderr
     assert _tree(COMMITTED) == before  # not even run.log was touched
 
 
