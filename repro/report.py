@@ -535,20 +535,22 @@ def lattice_section(ctx: ReportContext) -> list[Section]:
     return sections
 
 
-def noise_section(ctx: ReportContext) -> list[Section]:
-    f = noise_figure(ctx.results, ctx.figdir)
+def _figure_section(ctx: ReportContext, key: str, heading: str,
+                    draw: Callable[[Results, Path], str | None]) -> list[Section]:
+    """One figure drawn from the results, or no section when the results lack what it shows."""
+    f = draw(ctx.results, ctx.figdir)
     if not f:
         return []
-    ctx.figures["noise"] = f
-    return [Section("Noise (Fig. 5)", f"![noise](figures/{f})")]
+    ctx.figures[key] = f
+    return [Section(heading, f"![{key}](figures/{f})")]
+
+
+def noise_section(ctx: ReportContext) -> list[Section]:
+    return _figure_section(ctx, "noise", "Noise (Fig. 5)", noise_figure)
 
 
 def nmi_section(ctx: ReportContext) -> list[Section]:
-    f = nmi_figure(ctx.results, ctx.figdir)
-    if not f:
-        return []
-    ctx.figures["nmi"] = f
-    return [Section("Normalised mutual information (Fig. 9)", f"![nmi](figures/{f})")]
+    return _figure_section(ctx, "nmi", "Normalised mutual information (Fig. 9)", nmi_figure)
 
 
 def run_figures_section(ctx: ReportContext) -> list[Section]:
