@@ -32,7 +32,10 @@ hundredth of a step, against a bootstrap spread of thousands of steps.
 quantised floats (value = offset + step * integer, 16 bits over each column's own range). Size,
 measured on the cpu scale's layout (10,000 CIFAR-10 test images, five classifiers, A_S and five A_i,
 1,000 noise images, stub models): results.json 2.2 MB, of which LAB 1.35 MB (per-unit sums 1.0, L
-tail windows 0.33), nMI 0.67 MB, correctness bits 0.17 MB; schema 1 held 0.09 MB.
+tail windows 0.33), nMI 0.67 MB, correctness bits 0.17 MB; schema 1 held 0.09 MB. The committed cpu
+run's per-image block is 2.39 MB as JSON text, 1.77 MB as the gzip side file that
+:func:`repro.results.write_results_json` stores it in (lzma: 1.77 MB too, so gzip, which every
+system reads).
 """
 
 from __future__ import annotations

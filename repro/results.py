@@ -57,6 +57,17 @@ Accuracies are fractions in [0, 1]::
       "provenance": {"config": {...}, "versions": {...}, "git_commit": "...", "seed": 0}
     }
 
+**Where ``per_image`` lives.** :func:`write_results_json` keeps it out of ``results.json``, in a
+gzip-compressed JSON file beside it named by its content (``per_image-<sha256 prefix>.json.gz``), and
+leaves in its place ``{"file": <that name>, "sha256": <its hash>}``; :func:`read_results_json` (and so
+:meth:`Results.from_json`) puts it back, after checking the hash. Why: the per-image values are 98% of
+the file (2.39 of 2.45 MB at the cpu scale), base64 text that no reader looks at and that would put a
+committed run over the 2 MiB a tracked file may have; apart they are 1.8 MB of gzip, and results.json
+is the 60 kB of numbers people read and diff. A name per content means an interrupted rewrite leaves
+the previous results.json next to the file it names; the writer removes the other side files only
+after results.json is in place. A results.json with its ``per_image`` inline (as written before, or by
+hand) is read as it is.
+
 ``per_image`` is what makes every claim's bootstrap interval possible (issue 9): the unit of
 resampling is a pair of consecutive test images, and :meth:`Results.resample` recomputes every
 aggregate above from these values under one weight vector (a paired bootstrap); the encodings and
@@ -68,6 +79,8 @@ claims that read noise, nMI or LAB statistics there say that they have no interv
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
 import zlib
 from collections.abc import Iterator
@@ -80,10 +93,82 @@ import numpy as np
 from repro.errors import ReproError
 from repro.per_image import PerImage, decode_bits, encode_bits  # noqa: F401 - encode/decode_bits: their home before
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 2  # the side file of per_image is a way of storing version 2, not a new version
 READABLE_VERSIONS = (1, 2)  # version 1: no per-image values beyond top-1, no nMI baseline (see above)
 ALONE = "none"
 PRETRAINED_AE = "A_S"
+
+
+PER_IMAGE_FILE = "per_image-{digest}.json.gz"  # beside results.json; see "Where per_image lives" above
+
+
+def _per_image_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob(PER_IMAGE_FILE.format(digest="*")))
+
+
+def write_results_json(path: str | Path, data: dict[str, Any]) -> None:
+    """Write ``data`` as ``path`` (a results.json), its ``per_image`` block in a side file beside it.
+
+    Both writes are atomic; the side file goes first and other side files are removed last, so that at
+    every moment the results.json on disk names a side file that exists.
+    """
+    from repro.checkpoint import atomic_write, write_json_atomic  # noqa: PLC0415 - keeps torch out of report-only imports
+
+    path = Path(path)
+    per_image = data.get("per_image")
+    keep: Path | None = None
+    if isinstance(per_image, dict) and per_image and "file" not in per_image:
+        # mtime=0: the same values give the same bytes, so a rerun's files compare equal
+        blob = gzip.compress(json.dumps(per_image, separators=(",", ":")).encode(), compresslevel=9, mtime=0)
+        digest = hashlib.sha256(blob).hexdigest()
+        keep = path.parent / PER_IMAGE_FILE.format(digest=digest[:16])
+        if not keep.is_file() or hashlib.sha256(keep.read_bytes()).hexdigest() != digest:
+            atomic_write(keep, lambda fh: fh.write(blob))
+        data = {**data, "per_image": {"file": keep.name, "sha256": digest}}
+    write_json_atomic(path, data)
+    for stale in _per_image_files(path.parent):
+        if stale != keep:
+            stale.unlink(missing_ok=True)
+
+
+def read_results_json(path: str | Path) -> Any:
+    """The JSON of a results.json with its ``per_image`` block put back from its side file.
+
+    Raises :class:`ReproError` naming the file at fault when either file is missing, unreadable or
+    does not match the other.
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ReproError(f"{path}: no such results file; run `repro run` first") from None
+    except OSError as err:  # a folder, no permission
+        raise ReproError(f"{path}: cannot read it ({err.strerror or err})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ReproError(f"{path}: not a valid results.json ({err})") from None
+    ref = data.get("per_image") if isinstance(data, dict) else None
+    if isinstance(ref, dict) and "file" in ref:
+        data["per_image"] = _read_per_image(path, ref)
+    return data
+
+
+def _read_per_image(path: Path, ref: dict[str, Any]) -> Any:
+    name = ref.get("file")
+    if not isinstance(name, str) or Path(name).name != name:
+        raise ReproError(f"{path}: per_image.file must name a file beside it, got {name!r}")
+    side = path.parent / name
+    try:
+        blob = side.read_bytes()
+    except OSError as err:
+        raise ReproError(f"{side}: the per-image values that {path.name} names cannot be read "
+                         f"({err.strerror or err}); copy it along with {path.name}, or rerun `repro evaluate`") from None
+    if hashlib.sha256(blob).hexdigest() != ref.get("sha256"):
+        raise ReproError(f"{side}: its sha256 is not the one {path} records for it (a file of another run, or "
+                         f"damaged); rerun `repro evaluate`")
+    try:
+        return json.loads(gzip.decompress(blob))
+    except (OSError, EOFError, zlib.error, json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ReproError(f"{side}: not gzip-compressed JSON ({err})") from None
 
 
 def ae_name(classifier: str) -> str:
@@ -179,16 +264,7 @@ class Results:
 
     @classmethod
     def from_json(cls, path: str | Path) -> "Results":
-        path = Path(path)
-        try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise ReproError(f"{path}: no such results file; run `repro run` first") from None
-        except OSError as err:  # a folder, no permission
-            raise ReproError(f"{path}: cannot read it ({err.strerror or err})") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise ReproError(f"{path}: not a valid results.json ({err})") from None
-        return cls.from_dict(data, origin=str(path))
+        return cls.from_dict(read_results_json(path), origin=str(path))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], origin: str = "results") -> "Results":

@@ -8,9 +8,9 @@
 #   2. unpacks CIFAR-10 from the one packed file that travels with the checkout and points REPRO_DATA at it;
 #   3. runs `pytest paper_claims -m gpu` with REPRO_TIME_BUDGET (`repro run --scale gpu --time-budget ...`,
 #      repro/budget.py), the run's output going to pytest.log as it happens;
-#   4. collects results.json, claims.{md,json,html} and run.log, with pytest.log and check.log (this
-#      script's own log: versions, device, each phase's time), in one folder: $OUT when set (the device
-#      tool's), else --out, else <work>/out. No checkpoints.
+#   4. collects results.json (with its per_image-*.json.gz), claims.{md,json,html} and run.log, with
+#      pytest.log and check.log (this script's own log: versions, device, each phase's time), in one
+#      folder: $OUT when set (the device tool's), else --out, else <work>/out. No checkpoints.
 # Exit status: pytest's (1 when a claim does not hold: only "holds" passes at this scale); 3 when the
 # device asked for is missing; 4 when installing or unpacking failed.
 #
@@ -31,7 +31,8 @@
 # at most 9 minutes with a 7-minute budget, leaving room for one rerun after an early failure
 # (docs/gpu_check.md says when and how). The device tool's call:
 #   run(command="bash scripts/gpu_check.sh --device cuda --budget 7m", carry=[".gpu_check"], timeout_s=540)
-# Then copy results.json, claims.{md,json,html} and run.log from the returned files into artifacts/gpu/.
+# Then copy results.json, per_image-*.json.gz, claims.{md,json,html} and run.log from the returned files
+# into artifacts/gpu/.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -137,6 +138,7 @@ log "pytest exit $rc after $((SECONDS - t))s: $(tail -n 1 "$OUTDIR/pytest.log")"
 for f in results.json claims.md claims.json claims.html run.log; do
   if [ -f "$RUN/$f" ]; then cp "$RUN/$f" "$OUTDIR/"; else log "missing: $RUN/$f"; fi
 done
+cp "$RUN"/per_image-*.json.gz "$OUTDIR/" 2>/dev/null || log "missing: $RUN/per_image-*.json.gz (results.json's per-image values)"
 "$PY" - "$OUTDIR" <<'EOF' 2>&1 | tee -a "$LOG"
 import json, os, sys
 out = sys.argv[1]

@@ -15,7 +15,7 @@ import pytest
 
 from repro import cli
 from repro.errors import ReproError
-from repro.results import Results, encode_bits
+from repro.results import Results, encode_bits, read_results_json
 from repro.schema import check_results
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -198,7 +198,7 @@ def test_committed_results_pass_the_schema():
     path = ROOT / "artifacts" / "cpu" / "results.json"
     if not path.is_file():
         pytest.skip("no committed cpu run")
-    check_results(json.loads(path.read_text()), str(path))
+    check_results(read_results_json(path), str(path))
 
 
 def test_schema_errors_name_the_json_path():

@@ -32,7 +32,7 @@ from repro.models.classifiers import (
     parse_extra,
 )
 from repro.models.weights import save_state_dict_atomic
-from repro.results import Results
+from repro.results import Results, read_results_json
 
 ROOT = Path(__file__).resolve().parents[1]
 CPU = ROOT / "artifacts" / "cpu" / "results.json"
@@ -365,14 +365,14 @@ def reserved_gaps(data: dict) -> list[str]:
 
 @pytest.mark.skipif(not CPU.is_file(), reason="no committed cpu results")
 def test_reserved_labels_cover_every_key_of_results_json():
-    assert reserved_gaps(json.loads(CPU.read_text())) == []
+    assert reserved_gaps(read_results_json(CPU)) == []
 
 
 @pytest.mark.skipif(not CPU.is_file(), reason="no committed cpu results")
 def test_an_extra_classifier_changes_no_verdict():
     from repro.claims import evaluate
 
-    data = json.loads(CPU.read_text())
+    data = read_results_json(CPU)
     plain, mixed = Results.from_dict(data), Results.from_dict(with_copy_of(data))
     assert mixed.classifiers == [*plain.classifiers, "mine"] and mixed.grid().shape == (6, 6)
     assert mixed.acc("A_mine", "L") == plain.acc("A_V", "L") and mixed.acc("A_L", "mine") == plain.acc("A_L", "V")
@@ -405,7 +405,7 @@ def test_the_report_places_an_extra_in_the_lattice_and_the_rrc_ranking(tmp_path)
     from repro.report import ReportContext
     from repro.your_classifiers import HEADING, your_classifiers_section
 
-    data = json.loads(CPU.read_text())
+    data = read_results_json(CPU)
     ctx = ReportContext(results=Results.from_dict(with_copy_of(data)), paper=None, out=tmp_path, verdicts=[],
                         consistency=[], is_paper=False)
     (section,) = your_classifiers_section(ctx)
@@ -440,7 +440,7 @@ def check_run(out: Path, label: str, spec: str) -> dict:
     "Your classifiers" section, and its model file rebuilds; every claim is decided as without it."""
     from repro.pipeline import load_classifier
 
-    data = json.loads((out / "results.json").read_text())
+    data = read_results_json(out / "results.json")
     res = Results.from_dict(data)
     assert res.classifiers == ["L", "V", label]
     assert res.grid().shape == (3, 3)

@@ -125,6 +125,17 @@ def test_rerun_skips_finished_stages(smoke_run):
     assert (smoke_run / "results.json").read_bytes() == before
 
 
+def test_a_lost_per_image_file_measures_again(smoke_run, tmp_path):
+    """results.json's per-image side file (repro.results) is part of the finished evaluation."""
+    out = tmp_path / "run"
+    shutil.copytree(smoke_run, out)
+    (side,) = out.glob("per_image-*.json.gz")
+    side.unlink()
+    proc = _ok(repro("run", "--scale", "smoke", "--out", str(out), "--no-progress"))
+    assert "evaluate: cached" not in proc.stderr and "measuring again" in proc.stderr, proc.stderr
+    assert Results.from_json(out / "results.json").per_image["A_S"]["L"].shape == (256,)
+
+
 def test_a_changed_setting_reruns_only_what_depends_on_it(smoke_run, tmp_path):
     out = tmp_path / "run"
     shutil.copytree(smoke_run, out)

@@ -12,7 +12,7 @@ import pytest
 
 from repro.claims import CLAIMS, VERDICTS, evaluate
 from repro.claims.preconditions import PRECONDITIONS
-from repro.results import Results, encode_bits
+from repro.results import Results, encode_bits, read_results_json
 
 KEYS = ["L", "A", "V", "I", "R"]
 CPU = Path(__file__).resolve().parents[1] / "artifacts" / "cpu" / "results.json"
@@ -70,7 +70,7 @@ def test_every_claim_is_classified_for_the_degenerate_grid():
 @pytest.mark.skipif(not CPU.is_file(), reason="no committed cpu results")
 def test_extra_classifiers_never_change_a_verdict():
     """A user's own classifier X (with its AE A_X) in every section of results.json changes nothing."""
-    data = json.loads(CPU.read_text())
+    data = read_results_json(CPU)
     extra = copy.deepcopy(data)
     extra["classifiers"] = [*data["classifiers"], "X"]
     for table in ("top1", "top5"):

@@ -18,13 +18,13 @@ from typing import Any
 import torch
 
 from repro import distributed
-from repro.checkpoint import read_json, write_json_atomic
+from repro.checkpoint import read_json
 from repro.data import eval_loader
 from repro.errors import ReproError
 from repro.pipeline import RunContext, finetune_key, fmt_time, keys, load_classifier, load_segnet, upstream_digest
 from repro.budget import results_entry
 from repro.provenance import provenance
-from repro.results import SCHEMA_VERSION, ae_name
+from repro.results import SCHEMA_VERSION, ae_name, read_results_json, write_results_json
 
 FIG2_NAME = "fig2_mse.png"
 
@@ -44,12 +44,22 @@ def run(ctx: RunContext) -> dict[str, Any]:
         *(ctx.unit_dir("finetune", ae_name(k)) for k in ks))
     if "evaluate" not in ctx.force:
         old = read_json(ctx.results_path)
-        if old and old.get("provenance", {}).get("stage_key") == key:
+        if old and old.get("provenance", {}).get("stage_key") == key and _side_file_intact(ctx):
             ctx.info(f"evaluate: cached ({_line(old)})")
             return {"results": str(ctx.results_path), "cached": True}
     if not ctx.is_main:  # no collective calls follow, so the other processes may simply finish
         return {}
     return _evaluate(ctx, key)
+
+
+def _side_file_intact(ctx: RunContext) -> bool:
+    """Whether results.json's per-image side file is there and matches it; if not, evaluation reruns."""
+    try:
+        read_results_json(ctx.results_path)
+    except ReproError as err:
+        ctx.info(f"evaluate: {err}; measuring again")
+        return False
+    return True
 
 
 def _evaluate(ctx: RunContext, key: str) -> dict[str, Any]:
@@ -120,7 +130,7 @@ def _evaluate(ctx: RunContext, key: str) -> dict[str, Any]:
         "figures": figures,
         "provenance": {**provenance(cfg, ctx.device, _seeds(ctx), distributed.info().world_size), "stage_key": key},
     }
-    write_json_atomic(ctx.results_path, results)
+    write_results_json(ctx.results_path, results)  # per_image in a side file (repro.results)
     ctx.info(f"evaluate: done ({_line(results)}); wrote {ctx.results_path}")
     return {"results": str(ctx.results_path), "cached": False, "time_s": eval_time}
 
