@@ -125,6 +125,8 @@ def write_results_json(path: str | Path, data: dict[str, Any]) -> None:
         if not keep.is_file() or hashlib.sha256(keep.read_bytes()).hexdigest() != digest:
             atomic_write(keep, lambda fh: fh.write(blob))
         data = {**data, "per_image": {"file": keep.name, "sha256": digest}}
+    elif isinstance(per_image, dict) and isinstance(per_image.get("file"), str):
+        keep = path.parent / Path(per_image["file"]).name  # already a reference (read with read_json): keep its file
     write_json_atomic(path, data)
     for stale in _per_image_files(path.parent):
         if stale != keep:

@@ -39,3 +39,23 @@ def test_rebuilt_report_equals_committed(name, tmp_path):
     for file in ("claims.md", "claims.json", "claims.html"):
         assert (copy / file).read_bytes() == (run / file).read_bytes(), f"artifacts/{name}/{file} differs from a rebuild"
     assert json.loads((run / "claims.json").read_text())["claims"]
+
+
+# The fine-tuning-seed replicates (scripts/replicates.sh): the report over the main run and two
+# replicates, rebuilt with the script's last command from the repository root (the report names the
+# runs as given), byte for byte.
+REPLICATE_RUNS = ["artifacts/cpu", "artifacts/cpu-replicates/ft1", "artifacts/cpu-replicates/ft2"]
+
+
+def test_rebuilt_replicates_report_equals_committed(tmp_path, monkeypatch):
+    from repro.cli import main
+
+    committed = ARTIFACTS / "cpu-replicates"
+    root = ARTIFACTS.parent
+    if not all((root / d / "results.json").is_file() for d in REPLICATE_RUNS) or not (committed / "claims.json").is_file():
+        pytest.skip("no committed replicates report")
+    monkeypatch.chdir(root)
+    out = tmp_path / "cpu-replicates"
+    assert main(["report", "--runs", *REPLICATE_RUNS, "--out", str(out)]) == 0
+    for file in ("claims.md", "claims.json", "claims.html", "replicates.md", "replicates.json"):
+        assert (out / file).read_bytes() == (committed / file).read_bytes(), f"artifacts/cpu-replicates/{file} differs from a rebuild"

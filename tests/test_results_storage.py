@@ -97,3 +97,10 @@ def test_committed_runs_keep_results_json_small(run):
     assert path.stat().st_size < 200_000  # the per-image values live in the side file
     assert all(p.stat().st_size < 2 * 2**20 for p in side_files(path.parent))  # a tracked file's limit
     assert read_results_json(path)["per_image"]["top1"]
+
+
+def test_rewriting_a_results_json_read_without_its_side_file_keeps_that_file(tmp_path):
+    path = tmp_path / "results.json"
+    write_results_json(path, results())
+    write_results_json(path, json.loads(path.read_text()))  # e.g. a section added to the plain JSON
+    assert read_results_json(path) == results()
