@@ -23,7 +23,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import os
 import re
 import types
 import typing
@@ -32,10 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from repro.errors import ReproError
+from repro.vocabulary import NOISE_LEVELS, PAPER_CLASSIFIERS, TRAINABLE
 
 SCALES = ("smoke", "cpu", "gpu", "paper")
-ALL_CLASSIFIERS = ("L", "A", "V", "I", "R")  # the paper's order (Table 1); the models registry agrees
-TRAINABLE = ("decoder", "encoder", "both")
 DATASETS = ("digits", "cifar10", "imagenet")
 DATA_ENV = "REPRO_DATA"
 
@@ -84,7 +82,7 @@ class PretrainConfig:
 
 @dataclass
 class ClassifiersConfig:
-    keys: tuple[str, ...] = ALL_CLASSIFIERS  # the run's classifiers, in order: paper letters and labels of ``extra``
+    keys: tuple[str, ...] = PAPER_CLASSIFIERS  # the run's classifiers, in order: paper letters and labels of ``extra``
     # Your own classifiers (issue 11): label -> spec "torchvision:ARCH[@WEIGHTS]" or "module.path:factory[@WEIGHTS]"
     # (repro.models.classifiers, "Your own classifiers"); each label is also in ``keys``.
     extra: dict[str, str] = field(default_factory=dict)
@@ -139,7 +137,7 @@ class FinetuneConfig:
 @dataclass
 class EvalConfig:
     batch_size: int = 256
-    noise_levels: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(11))  # Sec. 3.3.2
+    noise_levels: tuple[float, ...] = NOISE_LEVELS  # Sec. 3.3.2
     noise_seed: int = 0
     noise_images: int | None = None  # the noise sweep uses the first N test images (None: all)
     nmi_bins: int = 64
@@ -309,7 +307,7 @@ RULES: dict[str, Rule] = {
     "classifiers.keys": Rule(nonempty=True, unique=True),
     "classifiers.family": _one_of("cifar", "imagenet"),
     "classifiers.width": _POSITIVE,
-    "classifiers.pretrained": Rule(choices=ALL_CLASSIFIERS, unique=True),
+    "classifiers.pretrained": Rule(choices=PAPER_CLASSIFIERS, unique=True),
     "classifiers.epochs": _COUNT,
     "classifiers.epochs_by_key": Rule(low=1),  # keys: classifiers of the run, checked in validate()
     "classifiers.batch_size": _COUNT,
@@ -477,15 +475,6 @@ def scale_config(name: str) -> RunConfig:
 # --- overrides --------------------------------------------------------------------------------------
 
 
-def parse_classifiers(text: str) -> tuple[str, ...]:
-    """``"L,V"`` -> ``("L", "V")``: the keys of :func:`parse_classifier_list`.
-
-    >>> parse_classifiers("l, V")
-    ('L', 'V')
-    """
-    return parse_classifier_list(text)[0]
-
-
 def parse_classifier_list(text: str) -> tuple[tuple[str, ...], dict[str, str]]:
     """``--classifiers``: the paper's classifiers by key or alias, and your own as ``label=spec``
     (the registry, :mod:`repro.models.classifiers`, decides what a name means). Returns the run's keys
@@ -516,7 +505,7 @@ def parse_classifier_list(text: str) -> tuple[tuple[str, ...], dict[str, str]]:
             try:
                 keys.append(resolve_classifier(part))
             except ReproError:
-                raise ReproError(f"{where}: unknown classifier {part!r}; name the paper's {', '.join(ALL_CLASSIFIERS)} "
+                raise ReproError(f"{where}: unknown classifier {part!r}; name the paper's {', '.join(PAPER_CLASSIFIERS)} "
                                  "(or an alias such as vgg16_bn), or add your own as label=torchvision:ARCH or "
                                  "label=module.path:factory") from None
     if not keys:
@@ -651,12 +640,12 @@ def set_field(cfg: RunConfig, dotted: str, text: str) -> RunConfig:
     if section == "classifiers" and name == "extra":
         # Your own classifiers join the run: their labels are appended to the keys (a dropped one leaves them).
         extra = _parse_extra_setting(text, dotted)
-        keys = [k for k in sub.keys if k in ALL_CLASSIFIERS or k in extra] + [k for k in extra if k not in sub.keys]
+        keys = [k for k in sub.keys if k in PAPER_CLASSIFIERS or k in extra] + [k for k in extra if k not in sub.keys]
         return replace(cfg, classifiers=replace(sub, extra=extra, keys=tuple(keys)))
     value = _parse_value(text, sub_hints[name], dotted)
     if section == "classifiers" and name in ("keys", "pretrained"):
         # The paper's keys are case-insensitive, as for --classifiers; labels of your own stay as typed.
-        value = tuple(k.upper() if k.upper() in ALL_CLASSIFIERS else k for k in value)
+        value = tuple(k.upper() if k.upper() in PAPER_CLASSIFIERS else k for k in value)
     return replace(cfg, **{section: replace(sub, **{name: value})})
 
 
@@ -822,10 +811,10 @@ def validate(cfg: RunConfig, origins: dict[str, str] | None = None) -> None:
         if c.width != 1.0:
             fail(("classifiers.pretrained", "classifiers.width"),
                  "needs classifiers.width 1.0 (torchvision's weights are for the original widths)", c.pretrained)
-    known = (*ALL_CLASSIFIERS, *c.extra)
+    known = (*PAPER_CLASSIFIERS, *c.extra)
     unknown = [k for k in c.keys if k not in known]
     if unknown:
-        fail("classifiers.keys", f"must have every value one of {', '.join(ALL_CLASSIFIERS)} or a label of "
+        fail("classifiers.keys", f"must have every value one of {', '.join(PAPER_CLASSIFIERS)} or a label of "
              f"classifiers.extra; {', '.join(unknown)} is neither", c.keys)
     if set(c.epochs_by_key) - set(known):
         fail("classifiers.epochs_by_key", f"must have keys among {', '.join(known)}", c.epochs_by_key)
@@ -917,6 +906,3 @@ def from_dict(data: dict[str, Any]) -> RunConfig:
         kwargs[f.name] = value
     return RunConfig(**kwargs)
 
-
-def env_data_root() -> str | None:
-    return os.environ.get(DATA_ENV) or None

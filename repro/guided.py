@@ -26,8 +26,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from repro.errors import ReproError
 from repro.models.classifiers import Classifier
 from repro.models.segnet import SegNet
+from repro.vocabulary import TRAINABLE
 
 
 def guidance_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -71,6 +73,8 @@ class GuidedAutoencoder(nn.Module):
 
     def __init__(self, ae: SegNet, classifier: Classifier, trainable: str = "decoder") -> None:
         super().__init__()
+        if trainable not in TRAINABLE:  # SegNet also takes "none", which would fine-tune nothing
+            raise ReproError(f"finetune.trainable must be one of {', '.join(TRAINABLE)}, got {trainable!r}")
         ae.set_trainable(trainable)
         self.ae = ae
         self.classifier = classifier.freeze()

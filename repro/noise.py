@@ -1,8 +1,9 @@
 """Additive uniform noise for the robustness sweep (Sec. 3.3.2, Figs. 4 and 5).
 
 The paper adds noise drawn from U[-s, s] to the input image, for s in [0, 1], and plots the accuracy
-of each classifier ``i``, of ``A_S∘i`` and of ``A_i∘i`` against ``s``. Pixel space here is [0, 1] RGB,
-the space every model of this project takes.
+of each classifier ``i``, of ``A_S∘i`` and of ``A_i∘i`` against ``s`` (the levels swept:
+:data:`repro.vocabulary.NOISE_LEVELS`). Pixel space here is [0, 1] RGB, the space every model of this
+project takes.
 
 Decisions the paper leaves open:
 
@@ -29,9 +30,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-
-#: s = 0, 0.1, ..., 1.0 (Sec. 3.3.2 sweeps s over [0, 1]; Fig. 5 samples it at steps of 0.1).
-NOISE_LEVELS: tuple[float, ...] = tuple(round(0.1 * k, 1) for k in range(11))
 
 #: Clamp noisy images to [0, 1] (see the module docstring for why).
 CLAMP = True

@@ -15,8 +15,7 @@ from pathlib import Path
 from repro.errors import ReproError
 from repro.grid import CrossGrid, read_grid
 from repro.results import ALONE, PRETRAINED_AE, Results, ae_name
-
-PAPER_CLASSIFIERS = ("L", "A", "V", "I", "R")
+from repro.vocabulary import PAPER_CLASSIFIERS
 
 
 def paper_data_dir() -> Path:

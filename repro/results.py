@@ -182,17 +182,6 @@ def ae_name(classifier: str) -> str:
     return f"A_{classifier}"
 
 
-def ae_source(ae: str) -> str:
-    """The classifier an autoencoder was fine-tuned on.
-
-    >>> ae_source("A_R")
-    'R'
-    """
-    if not ae.startswith("A_") or ae == PRETRAINED_AE:
-        raise ValueError(f"{ae!r} is not the name of a fine-tuned autoencoder (expected 'A_<classifier>')")
-    return ae[2:]
-
-
 @dataclass
 class Results:
     """Every number the claims need, from our run or from the paper's tables.

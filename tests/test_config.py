@@ -6,12 +6,14 @@ import argparse
 import json
 import re
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
-from repro.config import (ALL_CLASSIFIERS, SCALES, RunConfig, apply_overrides, from_dict, parse_classifiers,
-                          scale_config, stage_key, validate)
+from repro.config import (SCALES, RunConfig, apply_overrides, from_dict, parse_classifier_list, scale_config,
+                          stage_key, validate)
 from repro.errors import ReproError
+from repro.vocabulary import PAPER_CLASSIFIERS
 
 
 @pytest.mark.parametrize("scale", SCALES)
@@ -19,7 +21,7 @@ def test_every_scale_is_valid_and_round_trips(scale):
     cfg = scale_config(scale)
     validate(cfg)
     assert cfg.scale == scale
-    assert set(cfg.classifiers.keys) == set(ALL_CLASSIFIERS)
+    assert set(cfg.classifiers.keys) == set(PAPER_CLASSIFIERS)
     again = from_dict(json.loads(json.dumps(cfg.to_dict())))
     assert again == cfg
 
@@ -73,10 +75,10 @@ def test_bad_settings_are_one_line_errors(bad):
 
 
 def test_bad_classifier_list():
-    assert parse_classifiers("R, l") == ("R", "L")
+    assert parse_classifier_list("R, l") == (("R", "L"), {})
     for text in ("", "L,L", "L,Q"):
         with pytest.raises(ReproError, match="--classifiers"):
-            parse_classifiers(text)
+            parse_classifier_list(text)
     with pytest.raises(ReproError, match="scale"):
         scale_config("huge")
 
@@ -229,3 +231,14 @@ def test_cli_set_errors_are_one_line(tmp_path):
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and setting.split("=")[0] in lines[0] and "Traceback" not in proc.stderr, proc.stderr
         assert not (tmp_path / "o").exists()
+
+
+def test_config_loads_without_torch():
+    """The command line reads the configuration before it imports torch, so its vocabulary (the paper's
+    classifier keys, noise levels, trainable parts) comes from the torch-free repro.vocabulary."""
+    import subprocess
+    import sys
+
+    code = "import sys, repro.config, repro.paper; sys.exit('torch' in sys.modules)"
+    root = Path(__file__).resolve().parents[1]
+    assert subprocess.run([sys.executable, "-c", code], cwd=root).returncode == 0

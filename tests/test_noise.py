@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from repro.noise import CLAMP, NOISE_LEVELS, add_uniform_noise, image_seed, uniform_noise
+from repro.noise import CLAMP, add_uniform_noise, image_seed, uniform_noise
+from repro.vocabulary import NOISE_LEVELS
 
 
 def test_levels_are_the_papers_sweep():

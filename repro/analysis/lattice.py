@@ -90,12 +90,6 @@ class Lattice:
         """Concept ``a`` <= concept ``b`` (a's extent is a subset of b's)."""
         return set(self.concepts[a].extent) <= set(self.concepts[b].extent)
 
-    def upper_covers(self, k: int) -> tuple[int, ...]:
-        return tuple(u for lo, u in self.edges if lo == k)
-
-    def lower_covers(self, k: int) -> tuple[int, ...]:
-        return tuple(lo for lo, u in self.edges if u == k)
-
     @property
     def is_chain(self) -> bool:
         """Every two concepts are comparable (the lattice is a total order).

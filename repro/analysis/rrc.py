@@ -1,4 +1,4 @@
-"""Relative recognition capability, RRC (Sec. 3.4 of the paper).
+"""Relative rate of change, RRC (Sec. 3.4 of the paper).
 
 RRC(A_i∘j) = acc(A_i∘j) / min(acc(i), acc(j)): how much of the weaker model's accuracy classifier j
 keeps when it sees the reconstructions of the autoencoder A_i fine-tuned on classifier i. Whether acc(i)

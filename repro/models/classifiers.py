@@ -4,8 +4,8 @@
   with ImageNet weights through torchvision's weights API or from a local state-dict file, and a
   LeNet-5 adapted to 224x224 input (the paper trained its own; torchvision has none).
 * ``cifar`` (32x32, CPU and GPU scales): five small networks, one per family, keeping what defines
-  each family (see the classes below). ``width`` multiplies their channels; width 1.0 is the CPU
-  scale, wider nets serve the GPU scale.
+  each family (see the classes below). ``width`` multiplies their channels; the CPU scale uses width
+  0.5, the GPU scale width 1.0 (see :mod:`repro.config`).
 
 :class:`Classifier` wraps a raw network: it takes [0, 1] RGB images of any size, resizes them to the
 network's input size (antialiased bilinear), normalises them and returns logits.
@@ -52,8 +52,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from repro.errors import ReproError
+from repro.vocabulary import PAPER_CLASSIFIERS
 
-CLASSIFIER_KEYS = ("L", "A", "V", "I", "R")
 FAMILIES = ("imagenet", "cifar")
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -433,6 +433,10 @@ _SPECS: dict[str, ClassifierSpec] = {
         ),
     )
 }  # fmt: skip
+#: The registry's keys, in the paper's order; the torch-free modules (config, paper) read the same keys
+#: from repro.vocabulary, so the registry must hold exactly those.
+CLASSIFIER_KEYS = tuple(_SPECS)
+assert CLASSIFIER_KEYS == PAPER_CLASSIFIERS, f"registry {CLASSIFIER_KEYS} != repro.vocabulary {PAPER_CLASSIFIERS}"
 
 
 def resolve_classifier(name: str) -> str:

@@ -30,9 +30,10 @@ width  parameters  MACs/img  pretrain 1 thr       pretrain 2   eval 1 thr  fine-
 0.25   1,847,379   41.8 M    580 (NCHW: 430)      ~890         2,210       650              (~950, est.)
 =====  ==========  ========  ===================  ===========  ==========  ===============  ===============
 
-Width 0.25 is the proposal for the CPU scale: ~900 images/s on 2 cores for pre-training and about
-as fast for decoder-only fine-tuning, i.e. ~1.6 M images in 30 minutes; NHWC (``.to(memory_format=
-torch.channels_last)`` on model and input) is 1.35x faster than NCHW at this width.
+Width 0.25, first proposed for the CPU scale (which uses 0.5; :func:`repro.config.cpu` says why): ~900
+images/s on 2 cores for pre-training and about as fast for decoder-only fine-tuning, i.e. ~1.6 M images
+in 30 minutes; NHWC (``.to(memory_format=torch.channels_last)`` on model and input) is 1.35x faster
+than NCHW at this width.
 """
 
 from __future__ import annotations
@@ -45,12 +46,13 @@ import torch
 from torch import nn
 
 from repro.errors import ReproError
+from repro.vocabulary import TRAINABLE
 
 #: VGG16-BN's per-stage channel widths and conv counts (Simonyan & Zisserman 2015, config "D").
 VGG16_STAGE_WIDTHS = (64, 128, 256, 512, 512)
 VGG16_STAGE_CONVS = (2, 2, 3, 3, 3)
 
-TRAINABLE_PARTS = ("decoder", "encoder", "both", "none")
+TRAINABLE_PARTS = (*TRAINABLE, "none")  # what fine-tuning may train, or nothing (a frozen SegNet)
 
 _Pool = tuple[torch.Tensor, torch.Size]  # a pooling's indices and the size of its input
 

@@ -1,0 +1,25 @@
+"""The paper's names, each written once: its five classifiers, the noise levels of its robustness sweep
+and the parts of the autoencoder that fine-tuning may train.
+
+This module imports nothing, so that the configuration (which the command line imports before torch)
+and the paper's tables (:mod:`repro.paper`) name them without loading the models. The classifier
+registry (:mod:`repro.models.classifiers`) holds one entry per key of :data:`PAPER_CLASSIFIERS` and
+checks, when it is imported, that it does.
+
+>>> PAPER_CLASSIFIERS, NOISE_LEVELS[:3], NOISE_LEVELS[-1], TRAINABLE
+(('L', 'A', 'V', 'I', 'R'), (0.0, 0.1, 0.2), 1.0, ('decoder', 'encoder', 'both'))
+"""
+
+from __future__ import annotations
+
+#: The classifiers C = {L, A, V, I, R} of Sec. 3.3 (LeNet-5, AlexNet, VGG-16-BN, Inception v3,
+#: ResNet-50) by key, in the order of the paper's Table 1.
+PAPER_CLASSIFIERS: tuple[str, ...] = ("L", "A", "V", "I", "R")
+
+#: The levels s of the noise sweep, U[-s, s] on [0, 1] images: s = 0, 0.1, ..., 1.0 (Sec. 3.3.2 sweeps
+#: s over [0, 1]; Fig. 5 samples it at steps of 0.1).
+NOISE_LEVELS: tuple[float, ...] = tuple(round(0.1 * k, 1) for k in range(11))
+
+#: What fine-tuning trains of A_S's copy (Sec. 3.3): the decoder (the paper's choice), the encoder or
+#: both (the variants of its supplement).
+TRAINABLE: tuple[str, ...] = ("decoder", "encoder", "both")
