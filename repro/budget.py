@@ -59,7 +59,7 @@ from typing import TYPE_CHECKING, Any
 from repro.errors import ReproError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from repro.pipeline import RunContext
+    from repro.pipeline.context import RunContext
     from repro.training import Trainer
 
 PLAN_VERSION = 1  # part of budgeted units' keys: a change to the shares or the sizing rules re-keys them
@@ -226,13 +226,13 @@ def _unit_dir(ctx: RunContext, stage: str, unit: str) -> Path:
 
 
 def _unit_key(ctx: RunContext, stage: str, unit: str) -> str:
-    from repro.pipeline import finetune_key, keys
+    from repro.pipeline import unit_keys
 
     if stage == "pretrain":
-        return keys.pretrain(ctx.cfg)
+        return unit_keys.pretrain(ctx.cfg)
     if stage == "classifiers":
-        return keys.classifier(ctx.cfg, unit)
-    return finetune_key(ctx, unit[2:])
+        return unit_keys.classifier(ctx.cfg, unit)
+    return unit_keys.finetune_finished(ctx, unit[2:])
 
 
 def _all_units(cfg) -> list[tuple[str, str]]:

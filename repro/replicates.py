@@ -42,7 +42,7 @@ from repro.per_image import CHUNK, resample
 from repro.results import Results
 
 # Settings replicates may differ in: the run seed, or the fine-tuning seed alone (a setting the
-# pipeline may add; see the module doc). Dotted names as repro.pipeline.config_differences gives them.
+# pipeline may add; see the module doc). Dotted names as repro.pipeline.config_guard.config_differences gives them.
 SEED_SETTINGS = ("seed", "finetune.seed")
 
 
@@ -53,7 +53,7 @@ def _flatten_provenance(results: Results) -> dict[str, Any]:
 def check_replicates(runs: Sequence[Results], names: Sequence[str]) -> str:
     """Which seed setting varies between the runs ("seed" or "finetune.seed"); ReproError (one line)
     when they differ in any other setting, share every seed, or lack their configuration."""
-    from repro.pipeline import config_differences  # noqa: PLC0415 - pulls in the config module only here
+    from repro.pipeline.config_guard import config_differences  # noqa: PLC0415 - pulls in the config module only here
 
     if len(runs) < 2:
         raise ReproError("--runs: give at least two run folders (replicates of one configuration)")

@@ -60,25 +60,27 @@ def test_the_shares_add_up():
 
 def test_without_a_budget_every_key_is_what_it_was():
     """The keys as written before the budget existed: finished runs stay cached."""
-    from repro.pipeline import config_differences, keys
+    from repro.pipeline import unit_keys
+    from repro.pipeline.config_guard import config_differences
 
     cfg = smoke()
     c = cfg.classifiers
-    assert keys.pretrain(cfg) == stage_key("pretrain", keys.data(cfg, "pretrain", "train"), cfg.ae, cfg.pretrain,
-                                           cfg.seed, cfg.precision)
+    assert unit_keys.pretrain(cfg) == stage_key("pretrain", unit_keys.data(cfg, "pretrain", "train"), cfg.ae,
+                                                cfg.pretrain, cfg.seed, cfg.precision)
     train = {"family": c.family, "width": c.width, "epochs": c.epochs_for("L"), "batch_size": c.batch_size,
              "lr": c.lr, "momentum": c.momentum, "weight_decay": c.weight_decay,
              "label_smoothing": c.label_smoothing, "augment": c.augment}
-    assert keys.classifier(cfg, "L") == stage_key("classifier", "L", keys.data(cfg, "train", "test"), train,
-                                                  cfg.seed, cfg.precision)
-    assert keys.finetune(cfg, "L") == stage_key("finetune", "L", keys.pretrain(cfg), keys.classifier(cfg, "L"),
-                                                keys.data(cfg, "train"), cfg.finetune, cfg.seed, cfg.precision)
+    assert unit_keys.classifier(cfg, "L") == stage_key("classifier", "L", unit_keys.data(cfg, "train", "test"),
+                                                       train, cfg.seed, cfg.precision)
+    assert unit_keys.finetune(cfg, "L") == stage_key("finetune", "L", unit_keys.pretrain(cfg),
+                                                     unit_keys.classifier(cfg, "L"), unit_keys.data(cfg, "train"),
+                                                     cfg.finetune, cfg.seed, cfg.precision)
     budgeted = replace(cfg, time_budget_s=60.0)
     for name in ("pretrain", "evaluate"):
-        assert getattr(keys, name)(budgeted) != getattr(keys, name)(cfg)
-    assert keys.classifier(budgeted, "L") != keys.classifier(cfg, "L")
-    assert keys.finetune(budgeted, "L") != keys.finetune(cfg, "L")
-    assert keys.pretrain(budgeted) != keys.pretrain(replace(cfg, time_budget_s=61.0))
+        assert getattr(unit_keys, name)(budgeted) != getattr(unit_keys, name)(cfg)
+    assert unit_keys.classifier(budgeted, "L") != unit_keys.classifier(cfg, "L")
+    assert unit_keys.finetune(budgeted, "L") != unit_keys.finetune(cfg, "L")
+    assert unit_keys.pretrain(budgeted) != unit_keys.pretrain(replace(cfg, time_budget_s=61.0))
     # a results.json written before the field existed is the same configuration as one without a budget
     old = {k: v for k, v in cfg.to_dict().items() if k != "time_budget_s"}
     assert config_differences(old, cfg.to_dict()) == []
@@ -90,7 +92,7 @@ def test_without_a_budget_every_key_is_what_it_was():
 
 def _planner(tmp_path: Path, forward_s: float = 0.0, spent: float = 10.0) -> budget.Planner:
     """A planner over an empty run folder, with a probe given instead of measured."""
-    from repro.pipeline import RunContext
+    from repro.pipeline.context import RunContext
 
     cfg = replace(smoke(), out=str(tmp_path), time_budget_s=100.0)
     ctx = RunContext(cfg=cfg, device="cpu", out=tmp_path, progress=False)

@@ -93,20 +93,22 @@ def test_stage_keys_ignore_operational_fields():
 
 
 def test_pipeline_keys_follow_their_inputs():
-    from repro.pipeline import keys
+    from repro.pipeline import unit_keys
 
     cfg = scale_config("smoke")
     lr = apply_overrides(cfg, sets=["finetune.lr=0.5"])
-    assert keys.pretrain(cfg) == keys.pretrain(lr) and keys.classifier(cfg, "L") == keys.classifier(lr, "L")
-    assert keys.finetune(cfg, "L") != keys.finetune(lr, "L")
+    assert unit_keys.pretrain(cfg) == unit_keys.pretrain(lr)
+    assert unit_keys.classifier(cfg, "L") == unit_keys.classifier(lr, "L")
+    assert unit_keys.finetune(cfg, "L") != unit_keys.finetune(lr, "L")
     width = apply_overrides(cfg, sets=["ae.width=0.25"])
-    assert keys.pretrain(cfg) != keys.pretrain(width)
-    assert keys.finetune(cfg, "L") != keys.finetune(width, "L")  # downstream of A_S
-    assert keys.classifier(cfg, "L") == keys.classifier(width, "L")
+    assert unit_keys.pretrain(cfg) != unit_keys.pretrain(width)
+    assert unit_keys.finetune(cfg, "L") != unit_keys.finetune(width, "L")  # downstream of A_S
+    assert unit_keys.classifier(cfg, "L") == unit_keys.classifier(width, "L")
     # one classifier's epochs do not touch another's unit
     ep = apply_overrides(cfg, sets=["classifiers.epochs_by_key=V:2"])
-    assert keys.classifier(cfg, "L") == keys.classifier(ep, "L") and keys.classifier(cfg, "V") != keys.classifier(ep, "V")
-    assert keys.evaluate(cfg) != keys.evaluate(apply_overrides(cfg, sets=["evaluate.noise_seed=1"]))
+    assert unit_keys.classifier(cfg, "L") == unit_keys.classifier(ep, "L")
+    assert unit_keys.classifier(cfg, "V") != unit_keys.classifier(ep, "V")
+    assert unit_keys.evaluate(cfg) != unit_keys.evaluate(apply_overrides(cfg, sets=["evaluate.noise_seed=1"]))
 
 
 def test_cli_print_config(capsys):

@@ -175,7 +175,7 @@ def test_set_keys_keeps_labels_as_typed():
 
 def test_a_damaged_extras_model_file_names_the_command_with_its_spec(tmp_path):
     from repro.checkpoint import write_json_atomic
-    from repro.pipeline import rebuild_hint
+    from repro.pipeline.units import rebuild_hint
 
     config = smoke("L,mine=" + FACTORY).to_dict()
     for stage, unit in (("classifiers", "mine"), ("finetune", "A_mine")):
@@ -189,25 +189,26 @@ def test_a_damaged_extras_model_file_names_the_command_with_its_spec(tmp_path):
 
 
 def test_the_paper_fives_keys_do_not_change_when_extras_join():
-    from repro.pipeline import config_differences, keys
+    from repro.pipeline import unit_keys
+    from repro.pipeline.config_guard import config_differences
 
     plain = smoke("L,V")
     mixed = smoke("L,V,mine=" + FACTORY)
     for k in ("L", "V"):
-        assert keys.classifier(plain, k) == keys.classifier(mixed, k)
-        assert keys.finetune(plain, k) == keys.finetune(mixed, k)
-    assert keys.pretrain(plain) == keys.pretrain(mixed)
+        assert unit_keys.classifier(plain, k) == unit_keys.classifier(mixed, k)
+        assert unit_keys.finetune(plain, k) == unit_keys.finetune(mixed, k)
+    assert unit_keys.pretrain(plain) == unit_keys.pretrain(mixed)
     # a configuration recorded before classifiers.extra existed is the same configuration
     old = plain.to_dict()
     del old["classifiers"]["extra"]
     assert config_differences(old, plain.to_dict()) == []
-    assert keys.evaluate(from_dict(old)) == keys.evaluate(plain)
+    assert unit_keys.evaluate(from_dict(old)) == unit_keys.evaluate(plain)
     assert config_differences(old, mixed.to_dict()) == [
         "classifiers.keys L,V -> L,V,mine", f"classifiers.extra (not recorded) -> mine:{FACTORY}"]
 
 
 def test_an_extras_key_follows_its_spec_and_its_weights_by_content(tmp_path):
-    from repro.pipeline import keys
+    from repro.pipeline import unit_keys
 
     net = build_classifier("m", family="cifar", num_classes=10, spec="torchvision:mobilenet_v3_small")
     a, b = tmp_path / "a" / "w.pt", tmp_path / "b" / "w.pt"
@@ -216,12 +217,12 @@ def test_an_extras_key_follows_its_spec_and_its_weights_by_content(tmp_path):
         save_state_dict_atomic(net.model.state_dict(), path)
 
     def key(spec: str) -> str:
-        return keys.classifier(smoke(f"L,m={spec}"), "m")
+        return unit_keys.classifier(smoke(f"L,m={spec}"), "m")
 
     assert key(f"torchvision:mobilenet_v3_small@{a}") == key(f"torchvision:mobilenet_v3_small@{b}")  # moved
     trained = key("torchvision:mobilenet_v3_small")
     assert trained != key(f"torchvision:mobilenet_v3_small@{a}") != key("torchvision:shufflenet_v2_x0_5")
-    assert trained != keys.classifier(smoke("L,m=torchvision:mobilenet_v3_small", ("classifiers.lr=0.1",)), "m")
+    assert trained != unit_keys.classifier(smoke("L,m=torchvision:mobilenet_v3_small", ("classifiers.lr=0.1",)), "m")
     with torch.no_grad():
         next(net.model.parameters()).add_(1.0)
     save_state_dict_atomic(net.model.state_dict(), b)
@@ -297,7 +298,7 @@ def test_weights_files_load_weights_only(tmp_path, prefix):
 
 def test_a_model_file_rebuilds_an_extra_without_its_weights_file(tmp_path):
     from repro.checkpoint import save_model_file
-    from repro.pipeline import load_classifier
+    from repro.pipeline.model_files import load_classifier
 
     torch.manual_seed(0)
     w = tmp_path / "w.pt"
@@ -438,7 +439,7 @@ def repro(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
 def check_run(out: Path, label: str, spec: str) -> dict:
     """``label`` is in results.json (Table 1, the grid both ways, noise, nMI, LAB), in the claims report's
     "Your classifiers" section, and its model file rebuilds; every claim is decided as without it."""
-    from repro.pipeline import load_classifier
+    from repro.pipeline.model_files import load_classifier
 
     data = read_results_json(out / "results.json")
     res = Results.from_dict(data)

@@ -85,7 +85,7 @@ def _image_folder(root: Path, per_class: dict[str, int], classes: int = 10, seed
 
 def test_the_fingerprint_follows_the_files_not_their_place_or_times(tmp_path):
     from repro.data import source_fingerprint
-    from repro.pipeline import keys
+    from repro.pipeline import unit_keys
 
     root = _image_folder(tmp_path / "a", {"train": 3, "test": 2}, classes=3)
     test = root / "cifar10" / "test"
@@ -97,7 +97,7 @@ def test_the_fingerprint_follows_the_files_not_their_place_or_times(tmp_path):
     assert source_fingerprint("folder", test) == fp
     cfg_a, cfg_b = (apply_overrides(scale_config("smoke"), data=str(r), sets=["data.dataset=cifar10"])
                     for r in (root, moved))
-    assert keys.evaluate(cfg_a) == keys.evaluate(cfg_b)  # a moved data root reuses every unit
+    assert unit_keys.evaluate(cfg_a) == unit_keys.evaluate(cfg_b)  # a moved data root reuses every unit
 
     with open(test / "c1" / "0001.jpg", "ab") as fh:
         fh.write(b"\0")  # a file that changed size
@@ -133,18 +133,18 @@ def test_deleted_test_images_recompute_what_reads_them(tmp_path):
 
 
 def test_the_error_that_ends_a_run_is_written_to_run_log(tmp_path, capsys):
-    from repro import pipeline
+    from repro.pipeline import context
 
     cfg = replace(scale_config("smoke"), out=str(tmp_path / "run"), threads=None)
-    ctx = pipeline.setup(cfg, progress=False)
+    ctx = context.setup(cfg, progress=False)
     try:
         try:
             raise RuntimeError("something unexpected")
         except RuntimeError as err:
-            pipeline.log_error(ctx, err)
-        pipeline.log_error(ctx, ReproError("data.root: no such folder"))
+            context.log_error(ctx, err)
+        context.log_error(ctx, ReproError("data.root: no such folder"))
     finally:
-        pipeline.teardown(ctx)
+        context.teardown(ctx)
     log = (tmp_path / "run" / "run.log").read_text()
     assert "error: RuntimeError: something unexpected\nTraceback (most recent call last):" in log
     assert log.rstrip().endswith("error: data.root: no such folder")

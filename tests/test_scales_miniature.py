@@ -234,7 +234,7 @@ def _paper_run(root: Path, out: Path, classifiers: str) -> dict:
     assert results["n_test"] == 18
     assert all(results["classifier_training"][k]["source"] == "trained" for k in keys)
 
-    from repro.pipeline import load_classifier
+    from repro.pipeline.model_files import load_classifier
 
     for k in keys:
         clf = load_classifier(_model_file(out, "classifiers", k)).eval()

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import argparse
 
+from repro.pipeline.stage_names import CLASSIFIERS, EVALUATE, FINETUNE, PRETRAIN, STAGE_NAMES
+
 STAGE_HELP = {
-    "pretrain": "pretrain the SegNet autoencoder A_S for reconstruction (Sec. 3.2)",
-    "classifiers": "train (or load) the classifiers L, A, V, I, R (Sec. 3.3)",
-    "finetune": "fine-tune a copy of A_S's decoder on each frozen classifier, giving A_i (Sec. 3.3)",
-    "evaluate": "measure accuracies, the cross grid, noise, nMI, LAB; write results.json (Secs. 3.3-3.5)",
+    PRETRAIN: "pretrain the SegNet autoencoder A_S for reconstruction (Sec. 3.2)",
+    CLASSIFIERS: "train (or load) the classifiers L, A, V, I, R (Sec. 3.3)",
+    FINETUNE: "fine-tune a copy of A_S's decoder on each frozen classifier, giving A_i (Sec. 3.3)",
+    EVALUATE: "measure accuracies, the cross grid, noise, nMI, LAB; write results.json (Secs. 3.3-3.5)",
 }
 
 
@@ -56,10 +58,10 @@ def add_config_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="run every stage: pretrain, classifiers, finetune, evaluate",
+    p = sub.add_parser("run", help=f"run every stage: {', '.join(STAGE_NAMES)}",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_config_arguments(p)
-    p.set_defaults(func=lambda args: run(args, ("pretrain", "classifiers", "finetune", "evaluate")))
+    p.set_defaults(func=lambda args: run(args, STAGE_NAMES))
     for stage, text in STAGE_HELP.items():
         s = sub.add_parser(stage, help=text, description=text)
         add_config_arguments(s)
@@ -101,32 +103,34 @@ def run(args: argparse.Namespace, stages: tuple[str, ...]) -> int:
     if args.print_config:
         print(json.dumps(cfg.to_dict(), indent=2))
         return 0
-    from repro import pipeline
     from repro.data import check_available
+    from repro.pipeline.config_guard import check_results_config
+    from repro.pipeline.context import fmt_time, log_error, setup, teardown
+    from repro.pipeline.stages import run_stages
 
-    if "evaluate" in stages and not (args.force or args.replace):
-        pipeline.check_results_config(cfg)  # before anything is written, run.log included
+    if EVALUATE in stages and not (args.force or args.replace):
+        check_results_config(cfg)  # before anything is written, run.log included
     check_available(cfg)  # a missing data set is reported before anything is written
-    if "classifiers" in stages:  # your own classifiers: a spec that cannot work fails here, not after pretraining
+    if CLASSIFIERS in stages:  # your own classifiers: a spec that cannot work fails here, not after pretraining
         from repro.pipeline.classifiers import check_extras
 
         check_extras(cfg)
-    ctx = pipeline.setup(cfg, progress=not args.no_progress, force=set(stages) if args.force else set())
+    ctx = setup(cfg, progress=not args.no_progress, force=set(stages) if args.force else set())
     t0 = time.monotonic()
     try:
         ctx.info(f"command: repro {' '.join(stages) if len(stages) == 1 else 'run'}")
-        pipeline.run_stages(ctx, stages)
-        if "evaluate" in stages and ctx.is_main:
+        run_stages(ctx, stages)
+        if EVALUATE in stages and ctx.is_main:
             write_claims_report(ctx)
-        ctx.info(f"finished {', '.join(stages)} in {pipeline.fmt_time(time.monotonic() - t0)}; outputs in {ctx.out}")
+        ctx.info(f"finished {', '.join(stages)} in {fmt_time(time.monotonic() - t0)}; outputs in {ctx.out}")
         from repro.budget import log_total
 
         log_total(ctx)  # with --time-budget: the time used against it
     except BaseException as err:
-        pipeline.log_error(ctx, err)  # the CLI prints it; run.log keeps it with the run's other lines
+        log_error(ctx, err)  # the CLI prints it; run.log keeps it with the run's other lines
         raise
     finally:
-        pipeline.teardown(ctx)
+        teardown(ctx)
     return 0
 
 

@@ -552,7 +552,7 @@ def build_classifier(
     spec: one of your own classifiers, ``name`` being its label: where it comes from, e.g.
     ``"torchvision:resnet18"`` or ``"my_pkg.models:build@/w.pt"`` (:func:`parse_extra`). Its weights
     are the spec's (after ``@``), loaded unless ``spec_weights`` is False (a model file's state dict
-    replaces them: :func:`repro.pipeline.load_classifier`).
+    replaces them: :func:`repro.pipeline.model_files.load_classifier`).
     """
     if spec is not None:
         if weights is not None:

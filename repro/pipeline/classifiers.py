@@ -25,14 +25,18 @@ import torch.nn.functional as F
 from repro import budget, distributed
 from repro.checkpoint import save_model_file
 from repro.data import ImageDataset, num_classes, eval_loader, train_source, train_transform
-from repro.pipeline import STAGED_MODEL, RunContext, fmt_time, keys, mark_done, maybe_compile, reuse_unit, seed_for
+from repro.pipeline import unit_keys
+from repro.pipeline.context import RunContext, fmt_time
+from repro.pipeline.model_files import maybe_compile
+from repro.pipeline.seeds import classifier_seed
+from repro.pipeline.units import STAGED_MODEL, mark_done, reuse_unit
 from repro.training import Trainer, evaluate_accuracy
 
 
 def model_config(ctx: RunContext, k: str, n_classes: int) -> dict[str, Any]:
     c = ctx.cfg.classifiers
     mcfg = {"name": k, "family": c.family, "num_classes": n_classes, "width": c.width if c.family == "cifar" else 1.0}
-    if k in c.extra:  # what rebuilds it (repro.pipeline.load_classifier); the file's state dict holds its weights
+    if k in c.extra:  # what rebuilds it (model_files.load_classifier); the file's state dict holds its weights
         from repro.models.classifiers import parse_extra
 
         mcfg["spec"] = parse_extra(k, c.extra[k]).rebuild_text
@@ -40,7 +44,7 @@ def model_config(ctx: RunContext, k: str, n_classes: int) -> dict[str, Any]:
 
 
 def extra_key_parts(cfg, k: str) -> tuple[Any, ...]:
-    """What the unit of your own classifier ``k`` depends on (keys.classifier): its spec's fingerprint
+    """What the unit of your own classifier ``k`` depends on (unit_keys.classifier): its spec's fingerprint
     (architecture, weights by content, the factory's source file), and, as for the paper's five, the
     data and the training recipe when it is trained here, the data alone when its weights are given."""
     from repro.models.classifiers import extra_fingerprint, parse_extra
@@ -49,11 +53,11 @@ def extra_key_parts(cfg, k: str) -> tuple[Any, ...]:
     spec = parse_extra(k, c.extra[k])
     fingerprint = extra_fingerprint(spec)
     if not spec.trained:
-        return "given-weights", fingerprint, c.family, keys.data(cfg, "train", "test")
+        return "given-weights", fingerprint, c.family, unit_keys.data(cfg, "train", "test")
     train = {"family": c.family, "width": c.width, "epochs": c.epochs_for(k), "batch_size": c.batch_size,
              "lr": c.lr, "momentum": c.momentum, "weight_decay": c.weight_decay,
              "label_smoothing": c.label_smoothing, "augment": c.augment}
-    return fingerprint, keys.data(cfg, "train", "test"), train, cfg.seed, cfg.precision
+    return fingerprint, unit_keys.data(cfg, "train", "test"), train, cfg.seed, cfg.precision
 
 
 def class_count(cfg) -> int:
@@ -98,14 +102,14 @@ def run_one(ctx: RunContext, k: str) -> dict[str, Any]:
     cfg = ctx.cfg
     c = cfg.classifiers
     unit_dir = ctx.unit_dir("classifiers", k)
-    key = keys.classifier(cfg, k)
+    key = unit_keys.classifier(cfg, k)
     cached = reuse_unit(ctx, "classifiers", f"classifier {k}", unit_dir, key, _line)
     if cached:
         return cached
     from repro.models.classifiers import build_classifier, check_classifier_output, parse_extra
 
     t0 = time.monotonic()
-    seed = seed_for(cfg.seed, "classifier", k)
+    seed = classifier_seed(cfg, k)
     with distributed.main_first():
         train = train_source(cfg, ctx.cache, progress=ctx.progress)
         tests = eval_loader(cfg, ctx.cache, ctx.device, progress=ctx.progress)

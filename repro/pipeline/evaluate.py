@@ -21,7 +21,11 @@ from repro import distributed
 from repro.checkpoint import read_json
 from repro.data import eval_loader
 from repro.errors import ReproError
-from repro.pipeline import RunContext, finetune_key, fmt_time, keys, load_classifier, load_segnet, upstream_digest
+from repro.pipeline import unit_keys
+from repro.pipeline.context import RunContext, fmt_time
+from repro.pipeline.model_files import load_classifier, load_segnet
+from repro.pipeline.seeds import run_seeds
+from repro.pipeline.unit_keys import upstream_digest
 from repro.budget import results_entry
 from repro.provenance import provenance
 from repro.results import SCHEMA_VERSION, ae_name, read_results_json, write_results_json
@@ -39,7 +43,7 @@ def _done_summary(path: Path) -> dict[str, Any]:
 def run(ctx: RunContext) -> dict[str, Any]:
     cfg = ctx.cfg
     ks = cfg.classifiers.keys
-    key = f"{keys.evaluate(cfg)}-" + upstream_digest(
+    key = f"{unit_keys.evaluate(cfg)}-" + upstream_digest(
         ctx.unit_dir("pretrain"), *(ctx.unit_dir("classifiers", k) for k in ks),
         *(ctx.unit_dir("finetune", ae_name(k)) for k in ks))
     if "evaluate" not in ctx.force:
@@ -71,8 +75,9 @@ def _evaluate(ctx: RunContext, key: str) -> dict[str, Any]:
         **{f"classifier {k}": ctx.unit_dir("classifiers", k) for k in ks},
         **{f"finetune {ae_name(k)}": ctx.unit_dir("finetune", ae_name(k)) for k in ks},
     }
-    expected_keys = {"pretrain": keys.pretrain(cfg), **{f"classifier {k}": keys.classifier(cfg, k) for k in ks},
-                     **{f"finetune {ae_name(k)}": finetune_key(ctx, k) for k in ks}}
+    expected_keys = {"pretrain": unit_keys.pretrain(cfg),
+                     **{f"classifier {k}": unit_keys.classifier(cfg, k) for k in ks},
+                     **{f"finetune {ae_name(k)}": unit_keys.finetune_finished(ctx, k) for k in ks}}
     for what, folder in expected.items():
         done = read_json(folder / "done.json")
         if not done or done.get("key") != expected_keys[what]:
@@ -128,7 +133,7 @@ def _evaluate(ctx: RunContext, key: str) -> dict[str, Any]:
         "timings_s": timings,
         **results_entry(ctx, {"A_S": pre, **clf_summaries, **ft_summaries}, timings),  # --time-budget's record
         "figures": figures,
-        "provenance": {**provenance(cfg, ctx.device, _seeds(ctx), distributed.info().world_size), "stage_key": key},
+        "provenance": {**provenance(cfg, ctx.device, run_seeds(cfg), distributed.info().world_size), "stage_key": key},
     }
     write_results_json(ctx.results_path, results)  # per_image in a side file (repro.results)
     ctx.info(f"evaluate: done ({_line(results)}); wrote {ctx.results_path}")
@@ -160,17 +165,6 @@ def finetune_record(summary: dict[str, Any], classifiers: list[str]) -> dict[str
                              "curves": {**curves, "heldout_top1": {j: v for j, v in curves["heldout_top1"].items()
                                                                    if j in classifiers}}}
     return record
-
-
-def _seeds(ctx: RunContext) -> dict[str, int]:
-    from repro.pipeline import seed_for
-    from repro.pipeline.finetune import finetune_seed
-
-    ks = ctx.cfg.classifiers.keys
-    return {"pretrain": seed_for(ctx.cfg.seed, "pretrain"),
-            **{f"classifier:{k}": seed_for(ctx.cfg.seed, "classifier", k) for k in ks},
-            **{f"finetune:{k}": finetune_seed(ctx.cfg, k) for k in ks},
-            "noise": ctx.cfg.evaluate.noise_seed}
 
 
 def _line(results: dict[str, Any]) -> str:

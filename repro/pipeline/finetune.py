@@ -29,8 +29,11 @@ from repro.checkpoint import save_model_file
 from repro.data import ImageDataset, eval_transform, heldout_source, make_loader, train_source, train_transform
 from repro.errors import ReproError
 from repro.guided import GuidedAutoencoder, guidance_loss
-from repro.pipeline import (STAGED_MODEL, RunContext, finetune_key, fmt_time, load_classifier, load_segnet,
-                            mark_done, maybe_compile, reuse_unit, seed_for)
+from repro.pipeline import unit_keys
+from repro.pipeline.context import RunContext, fmt_time
+from repro.pipeline.model_files import load_classifier, load_segnet, maybe_compile
+from repro.pipeline.seeds import finetune_seed
+from repro.pipeline.units import STAGED_MODEL, mark_done, reuse_unit
 from repro.results import ae_name
 from repro.training import BestModel, PlateauSchedule, Trainer, autocast, to_device
 
@@ -44,7 +47,7 @@ def run_one(ctx: RunContext, k: str) -> dict[str, Any]:
     f = cfg.finetune
     name = ae_name(k)
     unit_dir = ctx.unit_dir("finetune", name)
-    key = finetune_key(ctx, k)
+    key = unit_keys.finetune_finished(ctx, k)
     cached = reuse_unit(ctx, "finetune", f"finetune {name}", unit_dir, key, _line)
     if cached:
         return cached
@@ -149,11 +152,6 @@ def run_one(ctx: RunContext, k: str) -> dict[str, Any]:
     mark_done(ctx, unit_dir, key, summary, {f"finetune:{k}": seed})
     ctx.info(f"finetune {name}: done ({_line(summary)})")
     return summary
-
-
-def finetune_seed(cfg, k: str) -> int:
-    """A_k's seed: from ``finetune.seed`` when set (replicates sharing A_S and the classifiers), else the run's."""
-    return seed_for(cfg.seed if cfg.finetune.seed is None else cfg.finetune.seed, "finetune", k)
 
 
 def _line(s: dict[str, Any]) -> str:

@@ -20,7 +20,11 @@ from repro import budget, distributed
 from repro.checkpoint import save_model_file
 from repro.data import ImageDataset, heldout_source, make_loader, pretrain_transform, train_source
 from repro.errors import ReproError
-from repro.pipeline import STAGED_MODEL, RunContext, fmt_time, keys, mark_done, maybe_compile, reuse_unit, seed_for
+from repro.pipeline import unit_keys
+from repro.pipeline.context import RunContext, fmt_time
+from repro.pipeline.model_files import maybe_compile
+from repro.pipeline.seeds import pretrain_seed
+from repro.pipeline.units import STAGED_MODEL, mark_done, reuse_unit
 from repro.training import pretrain_autoencoder
 
 UNIT = "A_S"
@@ -47,12 +51,12 @@ def build_autoencoder(ctx: RunContext):
 def run(ctx: RunContext) -> dict[str, Any]:
     cfg = ctx.cfg
     unit_dir = ctx.unit_dir("pretrain")
-    key = keys.pretrain(cfg)
+    key = unit_keys.pretrain(cfg)
     cached = reuse_unit(ctx, "pretrain", "pretrain", unit_dir, key, _line)
     if cached:
         return cached
     t0 = time.monotonic()
-    seed = seed_for(cfg.seed, "pretrain")
+    seed = pretrain_seed(cfg)
     torch.manual_seed(seed)  # model initialisation
     ae = build_autoencoder(ctx).to(ctx.device)
     if cfg.channels_last:

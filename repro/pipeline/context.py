@@ -1,0 +1,156 @@
+"""The run context: a run's configuration, device and folders, and its log (stderr and ``<out>/run.log``).
+
+``results.json``, ``claims.*``, ``run.log`` and ``figures/`` are written at ``<out>``; units under
+``<out>/ckpt`` (:mod:`repro.pipeline.units`); caches under ``<out>/cache`` (or ``$REPRO_CACHE``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from repro.config import RunConfig, resolve_device
+from repro.errors import ReproError
+from repro.pipeline import unit_keys
+
+CACHE_ENV = "REPRO_CACHE"
+LOGGER = "repro.pipeline"
+ROOT_LOGGER = "repro"  # its handlers (stderr, run.log) also carry repro.training's resume lines
+
+
+class _TqdmHandler(logging.StreamHandler):
+    """Log lines printed through tqdm, so they do not tear progress bars."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            from tqdm import tqdm
+
+            tqdm.write(self.format(record), file=sys.stderr)
+        except Exception:  # pragma: no cover - logging must never raise
+            self.handleError(record)
+
+
+@dataclass
+class RunContext:
+    cfg: RunConfig
+    device: str
+    out: Path
+    progress: bool = True
+    force: frozenset[str] = frozenset()  # stages whose cached units are ignored (recomputed from scratch)
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger(LOGGER))
+    logfile: logging.Handler | None = None  # <out>/run.log (rank 0)
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def ckpt(self) -> Path:
+        return self.out / "ckpt"
+
+    @property
+    def cache(self) -> Path | None:
+        if not self.cfg.data.cache:
+            return None
+        env = os.environ.get(CACHE_ENV)
+        return Path(env) if env else self.out / "cache"
+
+    @property
+    def figures(self) -> Path:
+        return self.out / "figures"
+
+    @property
+    def results_path(self) -> Path:
+        return self.out / "results.json"
+
+    @property
+    def is_main(self) -> bool:
+        from repro import distributed
+
+        return distributed.info().is_main
+
+    def unit_dir(self, stage: str, unit: str | None = None) -> Path:
+        """``<out>/ckpt/<stage>/<unit>/<key>/`` of this configuration (``unit`` None for pretrain)."""
+        name, key = unit_keys.unit(self.cfg, stage, unit)
+        return self.ckpt / stage / name / key
+
+    def info(self, msg: str) -> None:
+        if self.is_main:
+            self.log.info(msg)
+
+
+def setup(cfg: RunConfig, *, progress: bool = True, force: frozenset[str] | set[str] = frozenset()) -> RunContext:
+    """Resolve the device, join torchrun's process group if any, and log to stderr and <out>/run.log."""
+    import torch
+
+    from repro import distributed
+
+    device = resolve_device(cfg.device)
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ReproError(f"--device {cfg.device}: CUDA is not available here; use --device cpu")
+    dist, device = distributed.init_distributed(device)
+    out = cfg.out_dir
+    if cfg.threads:
+        # Under torchrun the processes of one machine share its cores.
+        world_local = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+        torch.set_num_threads(max(1, cfg.threads // world_local))
+    ctx = RunContext(cfg=cfg, device=device, out=out, progress=progress and dist.is_main, force=frozenset(force))
+    unit_keys.forget_fingerprints()  # the data are fingerprinted afresh for each run
+    root = logging.getLogger(ROOT_LOGGER)
+    root.setLevel(logging.INFO)
+    root.propagate = False
+    for h in list(root.handlers):
+        root.removeHandler(h)
+        h.close()
+    if dist.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        stream = _TqdmHandler()
+        stream.setFormatter(logging.Formatter("%(message)s"))
+        root.addHandler(stream)
+        fileh = logging.FileHandler(out / "run.log", encoding="utf-8")
+        fileh.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+        root.addHandler(fileh)
+        ctx.logfile = fileh
+    ctx.log = logging.getLogger(LOGGER)  # propagates to the handlers above
+    ctx.log.propagate = True
+    ctx.info(f"repro {cfg.scale}: out={out} device={device} processes={dist.world_size} "
+             f"threads={torch.get_num_threads()} seed={cfg.seed} classifiers={','.join(cfg.classifiers.keys)}")
+    return ctx
+
+
+def teardown(ctx: RunContext) -> None:
+    from repro import distributed
+
+    distributed.shutdown()
+    root = logging.getLogger(ROOT_LOGGER)
+    for h in list(root.handlers):
+        root.removeHandler(h)
+        h.close()
+    ctx.logfile = None
+
+
+def log_error(ctx: RunContext, err: BaseException) -> None:
+    """Write the error that ends a run to run.log (only there: the CLI prints it to stderr), so the
+    log tells how the run ended; a traceback for anything but a :class:`ReproError`."""
+    if ctx.logfile is None:
+        return
+    if isinstance(err, KeyboardInterrupt):
+        msg, exc_info = "interrupted; finished units are kept and a rerun resumes", None
+    elif isinstance(err, ReproError):
+        msg, exc_info = f"error: {err}", None
+    else:
+        msg, exc_info = f"error: {type(err).__name__}: {err}", (type(err), err, err.__traceback__)
+    record = ctx.log.makeRecord(ctx.log.name, logging.ERROR, __file__, 0, msg, None, exc_info)
+    ctx.logfile.handle(record)
+
+
+def fmt_time(seconds: float) -> str:
+    """A duration as the log lines show it.
+
+    >>> fmt_time(75.2), fmt_time(3.04)
+    ('1m15s', '3.0s')
+    """
+    if seconds >= 60:
+        return f"{int(seconds // 60)}m{int(round(seconds % 60)):02d}s"
+    return f"{seconds:.1f}s"
