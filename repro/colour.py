@@ -5,7 +5,7 @@ changes by A_V are the smallest; A_A and A_R show checkerboard artifacts over th
 the a and b histograms); A_R and A_I compress the luminance range (dark brighter, bright darker); A_I
 shifts b (a yellow/brown tint, positive b); A_A gives a pink hue (positive a). :class:`LabStatistics`
 turns each statement into a number, accumulated over the test set batch by batch (nothing but fixed-size
-histograms and sums is kept), and :func:`plot_lab_panel` draws the Fig. 3 panel.
+histograms and sums is kept); :func:`repro.figures.plot_lab_panel` draws the Fig. 3 panel.
 
 RGB -> LAB is scikit-image's ``rgb2lab`` (sRGB, D65 white, 2° observer). Measured on 10,000 random 32x32
 images on this project's 2-core CPU: scikit-image 0.44 s (about 23,000 images/s, float32 kept),
@@ -59,7 +59,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -354,54 +353,3 @@ class LabStatistics:
                 "n_images": acc.images,
             }
         return out
-
-
-def plot_lab_panel(
-    original: torch.Tensor, reconstructions: Mapping[str, torch.Tensor], path: str | Path, *, bins: int = 64
-) -> Path:
-    """Fig. 3: one image and its reconstructions (columns), with their L, a and b histograms under each.
-
-    ``original`` and each reconstruction are (3, H, W) RGB in [0, 1]. In the autoencoders' columns the
-    original's histogram is drawn as a grey outline for comparison. Written with matplotlib's Agg
-    canvas (no display, no global pyplot state); returns ``path``.
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415
-    from matplotlib.figure import Figure  # noqa: PLC0415
-
-    columns = {"original": original, **dict(reconstructions)}
-    labs = {name: rgb_to_lab(img.unsqueeze(0))[0] for name, img in columns.items()}
-    # One range per channel for every column, so the histograms compare at a glance.
-    ranges = []
-    for c in range(3):
-        lo = min(float(lab[c].min()) for lab in labs.values())
-        hi = max(float(lab[c].max()) for lab in labs.values())
-        pad = max(1.0, 0.02 * (hi - lo))
-        ranges.append((lo - pad, hi + pad))
-    colours = ("0.2", "tab:red", "tab:olive")
-
-    n = len(columns)
-    fig = Figure(figsize=(1.9 * n, 7.0), dpi=100)
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(4, n, squeeze=False, gridspec_kw={"height_ratios": [1.6, 1, 1, 1]})
-    for j, (name, img) in enumerate(columns.items()):
-        ax = axes[0, j]
-        ax.imshow(img.detach().to("cpu", torch.float32).clamp(0, 1).permute(1, 2, 0).numpy(), interpolation="nearest")
-        ax.set_title(name, fontsize=10)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        for c in range(3):
-            ax = axes[c + 1, j]
-            edges = np.linspace(*ranges[c], bins + 1)
-            if name != "original":
-                ax.hist(labs["original"][c].ravel(), bins=edges, histtype="step", color="0.6", linewidth=1.0)
-            ax.hist(labs[name][c].ravel(), bins=edges, color=colours[c], alpha=0.85)
-            ax.set_yticks([])
-            ax.tick_params(labelsize=7)
-            if j == 0:
-                ax.set_ylabel(CHANNELS[c], fontsize=10)
-    fig.suptitle("LAB histograms of one test image and its reconstructions (Fig. 3)", fontsize=10)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    return path

@@ -2,15 +2,18 @@
 
 :func:`measure` takes loaded models and a test loader and returns the ``results.json`` sections
 ``n_test``, ``accuracy``, ``per_image``, ``noise``, ``nmi``, ``lab`` and ``figures`` (schema in
-:mod:`repro.results`). One pass over the loader does everything:
+:mod:`repro.results`). One pass over the loader does everything: each autoencoder (A_S and every A_i)
+reconstructs a batch once, and the batch with its reconstructions (a :class:`Batch`) goes to every
+:class:`Measurement` in turn; each gives its sections at the end.
 
-- Each autoencoder (A_S and every A_i) reconstructs a batch once; that reconstruction is fed to every
-  classifier (Table 1's ``A_S∘i`` and ``A_i∘i`` and Table 2's cross grid ``A_i∘j``, Sec. 3.4), to the
-  nMI accumulators (Sec. 3.5) and to the LAB statistics (Sec. 3.3.1).
-- The noise sweep (Sec. 3.3.2) runs on the first ``noise_images`` test images of the same batches: at
+- :class:`AccuracyGrid`: every classifier on the images and on every reconstruction (Table 1's ``i``,
+  ``A_S∘i`` and ``A_i∘i`` and Table 2's cross grid ``A_i∘j``, Sec. 3.4).
+- :class:`NoiseSweep` (Sec. 3.3.2), on the first ``noise_images`` test images of the same batches: at
   each level ``s`` the noisy batch (:mod:`repro.noise`, identical for every model) goes to each
   classifier ``i``, to ``A_S`` once (its reconstruction shared by all classifiers) and to each ``A_i``
   (read by ``i``). At ``s = 0`` the noisy image *is* the image, so the clean pass's results are reused.
+- :class:`NmiMeasurement` (Sec. 3.5) and :class:`LabMeasurement` (Sec. 3.3.1) of the reconstructions,
+  and :class:`Fig3Panel`, which keeps one image and its reconstructions and draws Fig. 3.
 
 Beside every aggregate, ``per_image`` keeps the per-image values it is made of (correctness, at each
 noise level too; the MI and entropies behind each nMI and its chance baseline; each image's LAB
@@ -22,29 +25,35 @@ accuracy per level, for ``ae`` in ``"none"``, ``"A_S"`` and ``"A_<classifier>"``
 pair ``A_i∘i`` is measured under noise, as in Fig. 5); ``noise["top5"]`` likewise.
 
 Models are put on ``device`` and in eval mode for the measurement (their previous train/eval flags are
-restored afterwards), and everything runs under ``torch.inference_mode``.
+restored afterwards), and everything runs under ``torch.inference_mode``; with ``autocast_dtype`` the
+models run under autocast (the nMI and LAB statistics do not).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
 from torch import nn
 
 from repro.analysis.nmi import NMI_SHUFFLE_SEED
-from repro.colour import LabStatistics, plot_lab_panel
+from repro.colour import LabStatistics
 from repro.errors import ReproError
+from repro.figures import plot_lab_panel
 from repro.noise import CLAMP, add_uniform_noise
 from repro.per_image import UNIT, encode_array
 from repro.results import ALONE, PRETRAINED_AE, ae_name, encode_bits
 
 FIG3_NAME = "fig3_lab.png"
 TOPK = 5
+PER_IMAGE_ENCODING = ("correctness: base64 of numpy.packbits(correct, bitorder='little'); arrays: "
+                      "repro.per_image.encode_array records (zlib, base64; value = offset + step * integer)")
 
 
 def topk_correct(logits: torch.Tensor, labels: torch.Tensor, k: int = TOPK) -> tuple[np.ndarray, np.ndarray]:
@@ -93,6 +102,201 @@ def _progress(loader: Any, enabled: bool, desc: str):
     return tqdm(loader, total=total, desc=desc, unit="batch", disable=None if enabled else True, leave=False)
 
 
+# Enters the models' precision for a block: autocast to autocast_dtype, or a null context (float32).
+Precision = Callable[[], contextlib.AbstractContextManager]
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One test batch as every measurement sees it: on the device, under ``torch.inference_mode``."""
+
+    images: torch.Tensor  # (B, 3, H, W) float32 in [0, 1]
+    labels: torch.Tensor  # (B,)
+    first_index: int  # the test-set index of images[0]
+    reconstructions: Mapping[str, torch.Tensor]  # AE name -> its reconstruction of the images (float32)
+
+
+class Measurement(Protocol):
+    """One measurement of the evaluate pass: shown every test batch in the loader's order, then asked for
+    its ``results.json`` sections. Its ``"per_image"`` and ``"figures"`` entries are merged into the
+    sections of those names, which gather every measurement's."""
+
+    def update(self, batch: Batch) -> None: ...
+
+    def result(self) -> dict[str, Any]: ...
+
+
+class AccuracyGrid:
+    """Top-1 and top-5 of every classifier on the images (``"none"``) and on every autoencoder's
+    reconstructions (Table 1 and Table 2's cross grid), with each image's correctness."""
+
+    def __init__(self, classifiers: Mapping[str, nn.Module], ae_names: Sequence[str], precision: Precision):
+        self.classifiers = classifiers
+        self.precision = precision
+        self.correct: dict[str, dict[str, dict[str, list[np.ndarray]]]] = {
+            m: {a: {k: [] for k in classifiers} for a in [ALONE, *ae_names]} for m in ("top1", "top5")
+        }
+        # (source, classifier) -> (top-1, top-5) correctness of the latest batch, which NoiseSweep reuses at s = 0
+        self.latest: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+        self.n_images = 0
+
+    def update(self, batch: Batch) -> None:
+        self.latest = {}
+        with self.precision():
+            for source, inp in [(ALONE, batch.images), *batch.reconstructions.items()]:
+                for k, clf in self.classifiers.items():
+                    c1, c5 = topk_correct(clf(inp), batch.labels)
+                    self.latest[(source, k)] = (c1, c5)
+                    self.correct["top1"][source][k].append(c1)
+                    self.correct["top5"][source][k].append(c5)
+        self.n_images += batch.images.shape[0]
+
+    def result(self) -> dict[str, Any]:
+        n = self.n_images
+        bits = {m: {a: {k: np.concatenate(v) for k, v in row.items()} for a, row in table.items()}
+                for m, table in self.correct.items()}
+        return {
+            # a count of hits over n: exactly what a resample under unit weights recomputes
+            "accuracy": {m: {a: {k: int(v.sum()) / n for k, v in row.items()} for a, row in table.items()}
+                         for m, table in bits.items()},
+            "per_image": {m: {a: {k: encode_bits(v) for k, v in row.items()} for a, row in table.items()}
+                          for m, table in bits.items()},
+        }
+
+
+class NoiseSweep:
+    """Top-1 and top-5 of i, A_S∘i and A_i∘i under U[-s, s] at every level (Sec. 3.3.2, Fig. 5) on the
+    first ``limit`` test images (None: all), on the same noisy images for every model, with each
+    image's correctness. Reads ``clean.latest``, so ``clean`` must see each batch first."""
+
+    def __init__(self, classifiers: Mapping[str, nn.Module], aes: Mapping[str, nn.Module], fine_tuned: Iterable[str],
+                 levels: Sequence[float], seed: int, limit: int | None, clean: AccuracyGrid, precision: Precision):
+        keys = list(classifiers)
+        tuned = set(fine_tuned)
+        self.classifiers, self.aes, self.clean, self.precision = classifiers, aes, clean, precision
+        self.levels, self.seed, self.limit = list(levels), seed, limit
+        self.groups = {ALONE: keys, PRETRAINED_AE: keys, **{ae_name(k): [k] for k in keys if k in tuned}}
+        # bits[metric][group][classifier][level]: per-batch correctness arrays of the swept images
+        self.bits = {m: {g: {k: [[] for _ in self.levels] for k in ks} for g, ks in self.groups.items()}
+                     for m in ("top1", "top5")}
+        self.n_images = 0
+
+    def update(self, batch: Batch) -> None:
+        b = batch.images.shape[0]
+        m = b if self.limit is None else max(0, min(b, self.limit - batch.first_index))
+        if m > 0:
+            with self.precision():
+                self._sweep(batch.images[:m], batch.labels[:m], batch.first_index)
+            self.n_images += m
+
+    def _sweep(self, x: torch.Tensor, y: torch.Tensor, first_index: int) -> None:
+        """One batch's correctness at every level."""
+        m = x.shape[0]
+        for li, s in enumerate(self.levels):
+            if s == 0:  # x + U[-0, 0] is x: the clean pass already has these answers
+                for g, ks in self.groups.items():
+                    for k in ks:
+                        c1, c5 = self.clean.latest[(g, k)]
+                        self.bits["top1"][g][k][li].append(c1[:m])
+                        self.bits["top5"][g][k][li].append(c5[:m])
+                continue
+            noisy = add_uniform_noise(x, s, seed=self.seed, first_index=first_index)
+            inputs: dict[str, torch.Tensor] = {ALONE: noisy}
+            for g in self.groups:
+                if g != ALONE:
+                    inputs[g] = self.aes[g](noisy)  # once per level and batch, shared by the classifiers of g
+            for g, ks in self.groups.items():
+                for k in ks:
+                    c1, c5 = topk_correct(self.classifiers[k](inputs[g]), y)
+                    self.bits["top1"][g][k][li].append(c1)
+                    self.bits["top5"][g][k][li].append(c5)
+
+    def result(self) -> dict[str, Any]:
+        n = self.n_images
+        if not n:
+            return {}
+        swept = {m: {g: {k: np.stack([np.concatenate(per_level) for per_level in curves]) for k, curves in row.items()}
+                     for g, row in groups.items()} for m, groups in self.bits.items()}  # (levels, n) each
+        noise = {
+            "levels": self.levels,
+            "clamp": CLAMP,
+            "seed": self.seed,
+            "n_images": n,
+            **{m: {g: {k: (v.sum(axis=1) / n).tolist() for k, v in row.items()} for g, row in groups.items()}
+               for m, groups in swept.items()},
+        }
+        per_image = {
+            "n_images": n, "levels": len(self.levels),
+            **{m: {g: {k: encode_bits(v) for k, v in row.items()} for g, row in groups.items()}
+               for m, groups in swept.items()},
+        }
+        return {"noise": noise, "per_image": {"noise": per_image}}
+
+
+class NmiMeasurement:
+    """Intra-nMI of every autoencoder (each image against its reconstruction) and inter-nMI of consecutive
+    pairs, of the images and of every autoencoder's reconstructions (Sec. 3.5, Fig. 9), each with its
+    chance baseline (pixels shuffled, seeded by ``shuffle_seed``) and the per-image values behind it."""
+
+    def __init__(self, ae_names: Sequence[str], bins: int, shuffle_seed: int):
+        from repro.analysis.nmi import AVERAGES, NMIAccumulator  # noqa: PLC0415
+
+        self.ae_names, self.bins, self.shuffle_seed = list(ae_names), bins, shuffle_seed
+        self.accs = {name: NMIAccumulator(bins=bins, averages=AVERAGES, baseline_seed=shuffle_seed, keep=True)
+                     for name in ["original", *self.ae_names]}
+        self.n_images = 0
+
+    def update(self, batch: Batch) -> None:
+        self.accs["original"].update(None, batch.images)
+        for name, r in batch.reconstructions.items():
+            self.accs[name].update(batch.images, r)
+        self.n_images += batch.images.shape[0]
+
+    def result(self) -> dict[str, Any]:
+        section, per_image = _nmi_sections(self.accs, self.ae_names, self.bins, self.n_images, self.shuffle_seed)
+        return {"nmi": section, "per_image": {"nmi": per_image}}
+
+
+class LabMeasurement:
+    """The LAB statistics of every reconstruction against its image (Sec. 3.3.1;
+    :class:`repro.colour.LabStatistics`), with each image's contribution."""
+
+    def __init__(self, ae_names: Sequence[str]):
+        self.stats = LabStatistics(ae_names, per_image=True)
+
+    def update(self, batch: Batch) -> None:
+        self.stats.update(batch.images, batch.reconstructions)
+
+    def result(self) -> dict[str, Any]:
+        return {"lab": self.stats.result(), "per_image": {"lab": self.stats.per_image_record()}}
+
+
+class Fig3Panel:
+    """Test image ``index`` and its reconstructions, drawn as ``figures_dir/fig3_lab.png`` (Fig. 3); its
+    path in ``"figures"`` is relative to ``figures_dir``'s parent, where results.json lives."""
+
+    def __init__(self, index: int, figures_dir: Path):
+        self.index, self.figures_dir = index, Path(figures_dir)
+        self.sample: dict[str, torch.Tensor] | None = None
+        self.n_images = 0
+
+    def update(self, batch: Batch) -> None:
+        b = batch.images.shape[0]
+        if self.sample is None and batch.first_index <= self.index < batch.first_index + b:
+            i = self.index - batch.first_index
+            self.sample = {"original": batch.images[i].cpu(),
+                           **{name: r[i].cpu() for name, r in batch.reconstructions.items()}}
+        self.n_images += b
+
+    def result(self) -> dict[str, Any]:
+        if self.sample is None:
+            raise ReproError(f"evaluation: fig3_index {self.index} is beyond the {self.n_images} test images")
+        reconstructions = dict(self.sample)
+        original = reconstructions.pop("original")
+        plot_lab_panel(original, reconstructions, self.figures_dir / FIG3_NAME)
+        return {"figures": {"fig3_lab": f"{self.figures_dir.name}/{FIG3_NAME}"}}
+
+
 def measure(
     classifiers: Mapping[str, nn.Module],
     pretrained_ae: nn.Module,
@@ -127,8 +331,43 @@ def measure(
 
     Returns ``{"n_test", "accuracy", "per_image", "noise" (when swept), "nmi", "lab", "figures"}``.
     """
-    from repro.analysis.nmi import AVERAGES, NMIAccumulator  # noqa: PLC0415
+    levels = _check_settings(classifiers, fine_tuned, noise_levels, noise_images)
+    device = torch.device(device)
+    aes: dict[str, nn.Module] = {PRETRAINED_AE: pretrained_ae}
+    aes.update({ae_name(k): fine_tuned[k] for k in classifiers if k in fine_tuned})  # classifier order
+    models = [*classifiers.values(), *aes.values()]
+    for model in models:
+        model.to(device)
+    precision = functools.partial(_autocast, device, autocast_dtype)
 
+    accuracy = AccuracyGrid(classifiers, list(aes), precision)
+    measurements: list[Measurement] = [accuracy]
+    if levels and noise_images != 0:
+        measurements.append(
+            NoiseSweep(classifiers, aes, fine_tuned, levels, noise_seed, noise_images, accuracy, precision))
+    measurements += [NmiMeasurement(list(aes), nmi_bins, nmi_shuffle_seed), LabMeasurement(list(aes))]
+    if figures_dir is not None:
+        measurements.append(Fig3Panel(fig3_index, figures_dir))
+
+    n_seen = 0
+    with _eval_mode(models), torch.inference_mode():
+        for batch in _progress(loader, progress, "evaluate"):
+            x, y = _on_device(batch, device)
+            with precision():
+                # Each AE's reconstruction once per batch, shared by every measurement.
+                recons = {name: ae(x).float() for name, ae in aes.items()}
+            seen = Batch(x, y, n_seen, recons)
+            for m in measurements:
+                m.update(seen)
+            n_seen += x.shape[0]
+    if n_seen == 0:
+        raise ReproError("evaluation: the test loader yielded no images")
+    return _sections(n_seen, [m.result() for m in measurements])
+
+
+def _check_settings(classifiers: Mapping[str, nn.Module], fine_tuned: Mapping[str, nn.Module],
+                    noise_levels: Sequence[float], noise_images: int | None) -> list[float]:
+    """The noise levels as floats, after a clear error for any setting measure cannot take."""
     if not classifiers:
         raise ReproError("evaluation: no classifiers to evaluate")
     unknown = [k for k in fine_tuned if k not in classifiers]
@@ -139,149 +378,37 @@ def measure(
         raise ReproError(f"evaluation: noise levels must be finite and >= 0, got {levels}")
     if noise_images is not None and noise_images < 0:
         raise ReproError(f"evaluation: noise_images must be >= 0 or None, got {noise_images}")
-    device = torch.device(device)
+    return levels
 
-    keys = list(classifiers)
-    aes: dict[str, nn.Module] = {PRETRAINED_AE: pretrained_ae}
-    aes.update({ae_name(k): fine_tuned[k] for k in keys if k in fine_tuned})  # classifier order
-    ae_names = list(aes)
-    for model in [*classifiers.values(), *aes.values()]:
-        model.to(device)
 
-    correct: dict[str, dict[str, dict[str, list[np.ndarray]]]] = {
-        m: {a: {k: [] for k in keys} for a in [ALONE, *ae_names]} for m in ("top1", "top5")
-    }
-    sweep = bool(levels) and noise_images != 0
-    noise_groups = {ALONE: keys, PRETRAINED_AE: keys, **{ae_name(k): [k] for k in keys if k in fine_tuned}}
-    # noise_bits[metric][group][classifier][level]: per-batch correctness arrays of the swept images
-    noise_bits = {
-        m: {g: {k: [[] for _ in levels] for k in ks} for g, ks in noise_groups.items()} for m in ("top1", "top5")
-    }
-    noise_n = 0
-    nmi_accs = {name: NMIAccumulator(bins=nmi_bins, averages=AVERAGES, baseline_seed=nmi_shuffle_seed, keep=True)
-                for name in ["original", *ae_names]}
-    lab = LabStatistics(ae_names, per_image=True)
-    fig_sample: dict[str, torch.Tensor] | None = None
-    n_seen = 0
+def _on_device(batch: Sequence[Any], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """A loader's (images, labels) as float32 images and labels on ``device``."""
+    images, labels = batch[0], batch[1]
+    if not torch.is_floating_point(images) or images.ndim != 4:
+        raise ReproError(
+            f"evaluation: the loader must yield float images (B, C, H, W) in [0, 1], got "
+            f"{images.dtype} {tuple(images.shape)}"
+        )
+    return images.to(device, torch.float32, non_blocking=True), torch.as_tensor(labels).to(device, non_blocking=True)
 
-    with _eval_mode([*classifiers.values(), *aes.values()]), torch.inference_mode():
-        for batch in _progress(loader, progress, "evaluate"):
-            images, labels = batch[0], batch[1]
-            if not torch.is_floating_point(images) or images.ndim != 4:
-                raise ReproError(
-                    f"evaluation: the loader must yield float images (B, C, H, W) in [0, 1], got "
-                    f"{images.dtype} {tuple(images.shape)}"
-                )
-            x = images.to(device, torch.float32, non_blocking=True)
-            y = torch.as_tensor(labels).to(device, non_blocking=True)
-            b = x.shape[0]
 
-            with _autocast(device, autocast_dtype):
-                # Each AE's reconstruction once per batch, shared by every classifier, nMI and LAB.
-                recons = {name: ae(x).float() for name, ae in aes.items()}
-                clean: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
-                for source, inp in [(ALONE, x), *recons.items()]:
-                    for k, clf in classifiers.items():
-                        c1, c5 = topk_correct(clf(inp), y)
-                        clean[(source, k)] = (c1, c5)
-                        correct["top1"][source][k].append(c1)
-                        correct["top5"][source][k].append(c5)
-
-                m = b if noise_images is None else max(0, min(b, noise_images - n_seen))
-                if sweep and m > 0:
-                    _noise_batch(
-                        x[:m], y[:m], n_seen, levels, noise_seed, classifiers, aes, noise_groups, clean, noise_bits
-                    )
-                    noise_n += m
-
-            nmi_accs["original"].update(None, x)
-            for name, r in recons.items():
-                nmi_accs[name].update(x, r)
-            lab.update(x, recons)
-            if fig_sample is None and n_seen <= fig3_index < n_seen + b:
-                i = fig3_index - n_seen
-                fig_sample = {"original": x[i].cpu(), **{name: r[i].cpu() for name, r in recons.items()}}
-            n_seen += b
-
-    if n_seen == 0:
-        raise ReproError("evaluation: the test loader yielded no images")
-
-    bits = {m: {a: {k: np.concatenate(v) for k, v in row.items()} for a, row in table.items()}
-            for m, table in correct.items()}
-    out: dict[str, Any] = {
-        "n_test": n_seen,
-        # a count of hits over n_seen: exactly what a resample under unit weights recomputes
-        "accuracy": {m: {a: {k: int(v.sum()) / n_seen for k, v in row.items()} for a, row in table.items()}
-                     for m, table in bits.items()},
-    }
-    per_image: dict[str, Any] = {
-        "encoding": "correctness: base64 of numpy.packbits(correct, bitorder='little'); arrays: "
-                    "repro.per_image.encode_array records (zlib, base64; value = offset + step * integer)",
-        "unit": UNIT,
-        **{m: {a: {k: encode_bits(v) for k, v in row.items()} for a, row in table.items()} for m, table in bits.items()},
-    }
-    if sweep and noise_n:
-        swept = {m: {g: {k: np.stack([np.concatenate(per_level) for per_level in curves]) for k, curves in row.items()}
-                     for g, row in groups.items()} for m, groups in noise_bits.items()}  # (levels, noise_n) each
-        out["noise"] = {
-            "levels": levels,
-            "clamp": CLAMP,
-            "seed": noise_seed,
-            "n_images": noise_n,
-            **{m: {g: {k: (v.sum(axis=1) / noise_n).tolist() for k, v in row.items()} for g, row in groups.items()}
-               for m, groups in swept.items()},
-        }
-        per_image["noise"] = {
-            "n_images": noise_n, "levels": len(levels),
-            **{m: {g: {k: encode_bits(v) for k, v in row.items()} for g, row in groups.items()} for m, groups in swept.items()},
-        }
-    out["nmi"], per_image["nmi"] = _nmi_sections(nmi_accs, ae_names, nmi_bins, n_seen, nmi_shuffle_seed)
-    out["lab"] = lab.result()
-    per_image["lab"] = lab.per_image_record()
+def _sections(n_test: int, results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """results.json's sections: ``n_test``, each measurement's own in turn, then ``per_image`` and
+    ``figures``, which gather the entries of that name of every measurement."""
+    out: dict[str, Any] = {"n_test": n_test}
+    per_image: dict[str, Any] = {"encoding": PER_IMAGE_ENCODING, "unit": UNIT}
+    figures: dict[str, str] = {}
+    for sections in results:
+        for name, value in sections.items():
+            if name == "per_image":
+                per_image.update(value)
+            elif name == "figures":
+                figures.update(value)
+            else:
+                out[name] = value
     out["per_image"] = per_image
-    out["figures"] = {}
-    if figures_dir is not None:
-        if fig_sample is None:
-            raise ReproError(f"evaluation: fig3_index {fig3_index} is beyond the {n_seen} test images")
-        figures_dir = Path(figures_dir)
-        original = fig_sample.pop("original")
-        plot_lab_panel(original, fig_sample, figures_dir / FIG3_NAME)
-        out["figures"]["fig3_lab"] = f"{figures_dir.name}/{FIG3_NAME}"
+    out["figures"] = figures
     return out
-
-
-def _noise_batch(
-    x: torch.Tensor,
-    y: torch.Tensor,
-    first_index: int,
-    levels: Sequence[float],
-    seed: int,
-    classifiers: Mapping[str, nn.Module],
-    aes: Mapping[str, nn.Module],
-    groups: Mapping[str, Sequence[str]],
-    clean: Mapping[tuple[str, str], tuple[np.ndarray, np.ndarray]],
-    bits: dict[str, dict[str, dict[str, list[list[np.ndarray]]]]],
-) -> None:
-    """Add one batch's noise-sweep correctness: i, A_S∘i and A_i∘i at every level, on the same noisy images."""
-    m = x.shape[0]
-    for li, s in enumerate(levels):
-        if s == 0:  # x + U[-0, 0] is x: the clean pass already has these answers
-            for g, ks in groups.items():
-                for k in ks:
-                    c1, c5 = clean[(g, k)]
-                    bits["top1"][g][k][li].append(c1[:m])
-                    bits["top5"][g][k][li].append(c5[:m])
-            continue
-        noisy = add_uniform_noise(x, s, seed=seed, first_index=first_index)
-        inputs: dict[str, torch.Tensor] = {ALONE: noisy}
-        for g in groups:
-            if g != ALONE:
-                inputs[g] = aes[g](noisy)  # once per level and batch, shared by the classifiers of g
-        for g, ks in groups.items():
-            for k in ks:
-                c1, c5 = topk_correct(classifiers[k](inputs[g]), y)
-                bits["top1"][g][k][li].append(c1)
-                bits["top5"][g][k][li].append(c5)
 
 
 def _nmi_sections(accs: Mapping[str, Any], ae_names: Sequence[str], bins: int, n_images: int,

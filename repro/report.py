@@ -33,11 +33,21 @@ from repro.claims.consistency import paper_consistency
 from repro.claims.core import NotMeasured, cross_grid, is_paper_tables
 from repro.claims.preconditions import PRECONDITIONS
 from repro.claims.quotes import QUOTES, SECTIONS, sentences
+from repro.figures import (
+    PAPER_THRESHOLDS,
+    lattice_figures,
+    nmi_figure,
+    noise_figure,
+    plot_cross_transfer,
+    plot_finetune_convergence,
+    plot_grid_heatmaps,
+    rrc_figure,
+    save_figure,
+)
 from repro.grid import DEFAULT_READING, RRC_READINGS, CrossGrid
 from repro.results import ALONE, PRETRAINED_AE, Results, ae_name
 from repro.your_classifiers import your_classifiers_section
 
-PAPER_THRESHOLDS = (0.1, 0.2, 0.8, 0.9)
 PAPER_INTERVALS = ((0.17, 0.52), (0.66, 0.84))
 
 
@@ -62,97 +72,6 @@ def _fmt_interval(low: float, high: float) -> str:
 
 def _json_interval(low: float, high: float) -> list[float | None]:
     return [None if low == -math.inf else round(low, 6), None if high == math.inf else round(high, 6)]
-
-
-# --- figures ------------------------------------------------------------------------------------
-
-
-def _save(fig, path: Path) -> str:
-    import matplotlib.pyplot as plt
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Fixed metadata keeps the PNG bytes identical across rebuilds.
-    fig.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
-    return path.name
-
-
-def lattice_figures(grid: CrossGrid, thresholds: dict[str, float], out: Path, reading: str = DEFAULT_READING) -> dict[str, str]:
-    from repro.analysis.figures import plot_lattice
-    from repro.analysis.lattice import build_lattice, context_at
-
-    r = grid.rrc(reading)
-    files = {}
-    for label, t in thresholds.items():
-        lattice = build_lattice(context_at(r, t), grid.classifiers, grid.ae_labels())
-        fig = plot_lattice(lattice, title=f"t = {label}")
-        files[label] = _save(fig, out / f"lattice_t{label}.png")
-    return files
-
-
-def noise_figure(results: Results, out: Path) -> str | None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    if not results.noise or not results.classifiers:
-        return None
-    levels = results.noise["levels"]
-    fig, axes = plt.subplots(1, len(results.classifiers), figsize=(3.2 * len(results.classifiers), 3), sharey=True)
-    for ax, clf in zip(np.atleast_1d(axes), results.classifiers):
-        for setting, style, label in (("none", "-k", clf), ("A_S", "--", f"A_S∘{clf}"), (ae_name(clf), "-o", f"A_{clf}∘{clf}")):
-            curve = results.noise["top1"].get(setting, {}).get(clf)
-            if curve is not None:
-                ax.plot(levels, curve, style, label=label, markersize=3)
-        ax.set_title(clf)
-        ax.set_xlabel("noise level s")
-        ax.legend(fontsize=7)
-    np.atleast_1d(axes)[0].set_ylabel("top-1")
-    fig.suptitle("Accuracy under uniform noise U[-s, s] (Fig. 5)")
-    return _save(fig, out / "noise.png")
-
-
-def nmi_figure(results: Results, out: Path) -> str | None:
-    """Fig. 9's bars: intra- and inter-nMI per AE, raw and (when measured) minus their chance baseline,
-    which is what the claims read (repro.claims.nmi.corrected_nmi)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    if not results.nmi or not results.nmi.get("intra"):
-        return None
-    variant = "arithmetic" if "arithmetic" in results.nmi["intra"] else next(iter(results.nmi["intra"]))
-    tables = {"raw": (results.nmi["intra"].get(variant, {}), results.nmi.get("inter", {}).get(variant, {}))}
-    corrected = results.nmi.get("corrected") or {}
-    if corrected.get("intra"):
-        tables["minus chance baseline (what the claims read)"] = (
-            corrected["intra"].get(variant, {}), (corrected.get("inter") or {}).get(variant, {}))
-    names = [n for n in [PRETRAINED_AE, *[ae_name(c) for c in results.classifiers]] if n in tables["raw"][0]]
-    if not names:
-        return None
-    x = np.arange(len(names))
-    fig, axes = plt.subplots(1, len(tables), figsize=(len(tables) * (1 + 0.9 * len(names)), 3), squeeze=False)
-    for ax, (title, (intra, inter)) in zip(axes[0], tables.items()):
-        ax.bar(x - 0.2, [intra.get(n, np.nan) for n in names], 0.4, label="intra-nMI(x, A(x))")
-        ax.bar(x + 0.2, [inter.get(n, np.nan) for n in names], 0.4, label="inter-nMI(A(x1), A(x2))")
-        if "original" in inter:
-            ax.axhline(inter["original"], color="gray", ls=":", label="inter-nMI of originals")
-        ax.axhline(0.0, color="black", lw=0.6)
-        ax.set_xticks(x, names)
-        ax.set_ylabel(f"nMI ({variant})")
-        ax.set_title(title, fontsize=9)
-    axes[0][0].legend(fontsize=7)
-    fig.suptitle("Normalised mutual information (Fig. 9)", y=1.04)
-    return _save(fig, out / "nmi.png")
-
-
-def rrc_figure(grid: CrossGrid, out: Path, reading: str = DEFAULT_READING) -> str:
-    from repro.analysis.figures import plot_rrc_curve
-
-    fig = plot_rrc_curve(grid.rrc(reading), grid.ae_labels(), list(grid.classifiers), thresholds=PAPER_THRESHOLDS)
-    return _save(fig, out / "rrc_sorted.png")
 
 
 # --- tables -----------------------------------------------------------------------------------
@@ -353,20 +272,18 @@ def grid_heatmap_section(ctx: ReportContext) -> list[Section]:
     """Table 2 at a glance: the paper's grid beside ours, on one colour scale (and the same for RRC)."""
     if ctx.grid is None or ctx.paper is None or ctx.is_paper:
         return []
-    from repro.analysis.figures import plot_grid_heatmaps
-
     ours, paper = ctx.grid, cross_grid(ctx.paper)
     if list(ours.classifiers) != list(paper.classifiers):
         return []
     names = list(ours.classifiers)
     fig = plot_grid_heatmaps({"the paper (ImageNet)": paper.values, f"ours ({ctx.results.source})": ours.values},
                              names, names)
-    ctx.figures["table2_heatmap"] = _save(fig, ctx.figdir / "table2_heatmap.png")
+    ctx.figures["table2_heatmap"] = save_figure(fig, ctx.figdir / "table2_heatmap.png")
     r_paper, r_ours = paper.rrc(), ours.rrc()
     top = max(1.0, float(np.nanmax(r_paper)), float(np.nanmax(r_ours)))
     fig = plot_grid_heatmaps({"the paper (ImageNet)": r_paper, f"ours ({ctx.results.source})": r_ours}, names, names,
                              value_range=(0.0, top), label="RRC(A_i∘j)")
-    ctx.figures["rrc_heatmap"] = _save(fig, ctx.figdir / "rrc_heatmap.png")
+    ctx.figures["rrc_heatmap"] = save_figure(fig, ctx.figdir / "rrc_heatmap.png")
     return [Section("Table 2 and RRC at a glance",
                     "Each grid on one colour scale with the paper's: a specialised AE shows as a bright diagonal "
                     "and dark cells off it; AEs that barely differ from A_S show as rows of one colour.\n\n"
@@ -376,8 +293,6 @@ def grid_heatmap_section(ctx: ReportContext) -> list[Section]:
 def finetune_section(ctx: ReportContext) -> list[Section]:
     """Sec. 3.3 as it ran: per AE, how long fine-tuning ran and why it stopped, its held-out curve, and
     the cross-transfer trajectory (whether and when the grid opens up)."""
-    from repro.analysis.figures import plot_cross_transfer, plot_finetune_convergence
-
     records = {r["classifier"]: r for r in (ctx.results.raw.get("finetune") or {}).values()
                if isinstance(r, dict) and r.get("heldout") and r.get("best")}
     if not records:
@@ -396,8 +311,8 @@ def finetune_section(ctx: ReportContext) -> list[Section]:
         if alone_k is not None:
             alone[k] = alone_k
     held_n = next(iter(records.values()))["heldout"]["images"]
-    ctx.figures["finetune_convergence"] = _save(plot_finetune_convergence(curves, alone),
-                                                ctx.figdir / "finetune_convergence.png")
+    ctx.figures["finetune_convergence"] = save_figure(plot_finetune_convergence(curves, alone),
+                                                      ctx.figdir / "finetune_convergence.png")
     text = (f"Each AE is fine-tuned until its held-out cross-entropy stops improving (the plateau rule of Sec. 3.2 "
             f"applied to fine-tuning; see `repro/pipeline/finetune.py`), or up to its cap; the check with the lowest "
             f"held-out loss is kept. Held-out: {held_n:,} training images no stage trained on (the test set is read "
@@ -406,7 +321,7 @@ def finetune_section(ctx: ReportContext) -> list[Section]:
                          "A_S∘i", "A_i∘i (kept)"], rows)
             + f"\n\n![convergence](figures/{ctx.figures['finetune_convergence']})")
     if any(len(c["heldout_top1"]) > 1 for c in curves.values()):
-        ctx.figures["cross_transfer"] = _save(plot_cross_transfer(curves), ctx.figdir / "cross_transfer.png")
+        ctx.figures["cross_transfer"] = save_figure(plot_cross_transfer(curves), ctx.figdir / "cross_transfer.png")
         text += f"\n\n![cross transfer](figures/{ctx.figures['cross_transfer']})"
     return [Section("Fine-tuning (Sec. 3.3): convergence and cross transfer", text)]
 

@@ -102,9 +102,9 @@ def _training_line(results: Results, c: str) -> str:
 
 def your_classifiers_section(ctx: ReportContext) -> list[Section]:
     """The section (markdown; the report renders its HTML), its figures and its claims.json entry."""
-    from repro.analysis.figures import plot_lattice, plot_rrc_curve
     from repro.analysis.lattice import build_lattice, context_at, stable_intervals
-    from repro.report import PAPER_THRESHOLDS, Section, _fmt_interval, _md_table, _save, grid_rows
+    from repro.figures import PAPER_THRESHOLDS, plot_lattice, plot_rrc_curve, save_figure
+    from repro.report import Section, _fmt_interval, _md_table, grid_rows
 
     results = ctx.results
     mine = extras(results)
@@ -158,8 +158,8 @@ def your_classifiers_section(ctx: ReportContext) -> list[Section]:
                      for j, c in enumerate(grid.classifiers) if i != j), key=lambda v: v[0])
     placed = [f"{name} {v:.3f} ({k} of {len(values)})" for k, (v, name) in enumerate(values, start=1)
               if any(name.startswith(f"A_{c}∘") or name.endswith(f"∘{c}") for c in mine)]
-    fig = _save(plot_rrc_curve(r, grid.ae_labels(), list(grid.classifiers), thresholds=PAPER_THRESHOLDS),
-                ctx.figdir / f"{FIGURE_PREFIX}rrc_sorted.png")
+    fig = save_figure(plot_rrc_curve(r, grid.ae_labels(), list(grid.classifiers), thresholds=PAPER_THRESHOLDS),
+                      ctx.figdir / f"{FIGURE_PREFIX}rrc_sorted.png")
     ctx.figures[f"{FIGURE_PREFIX}rrc_sorted"] = fig
     parts.append("#### Sorted RRC, every classifier (Fig. 6)\n\nYour classifiers' pairs, counted from the lowest "
                  f"RRC: {'; '.join(placed) or 'none'}.\n\n![rrc, every classifier](figures/{fig})")
@@ -187,8 +187,8 @@ def your_classifiers_section(ctx: ReportContext) -> list[Section]:
         payload["thresholds"][label] = record
         shape = "one concept" if len(lattice.concepts) == 1 else \
             f"{len(lattice.concepts)} concepts, {'a chain' if lattice.is_chain else 'not a chain'}"
-        fig = _save(plot_lattice(lattice, title=f"every classifier, t = {label}"),
-                    ctx.figdir / f"{FIGURE_PREFIX}lattice_t{label}.png")
+        fig = save_figure(plot_lattice(lattice, title=f"every classifier, t = {label}"),
+                          ctx.figdir / f"{FIGURE_PREFIX}lattice_t{label}.png")
         ctx.figures[f"{FIGURE_PREFIX}lattice_t{label}"] = fig
         lines.append(f"**t = {label}**: {shape}. " + ". ".join(where)
                      + f".\n\n![lattice, every classifier, t={label}](figures/{fig})")

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from repro.analysis.figures import composition_label, plot_lattice, plot_rrc_curve
+from repro.figures import composition_label, plot_lattice, plot_rrc_curve
 from repro.analysis.lattice import build_lattice, context_at, lattices_by_interval
 from repro.analysis.rrc import rrc
 from repro.paper import paper_table2

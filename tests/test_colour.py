@@ -11,9 +11,9 @@ from repro.colour import (
     histogram_counts,
     histogram_percentile,
     nyquist_power,
-    plot_lab_panel,
     rgb_to_lab,
 )
+from repro.figures import plot_lab_panel
 
 
 def smooth_images(n: int = 8, size: int = 16, seed: int = 0) -> torch.Tensor:

@@ -1,9 +1,8 @@
-"""Pure analysis of the paper's Sec. 3.4 and 3.5: RRC, concept lattices, nMI and their figures.
+"""Pure analysis of the paper's Sec. 3.4 and 3.5: RRC, concept lattices and nMI (their figures: repro.figures).
 
 - :mod:`repro.analysis.rrc`: ``rrc(grid, row_acc, col_acc)``, RRC(A_i∘j) = acc(A_i∘j) / min(acc(i), acc(j)).
 - :mod:`repro.analysis.lattice`: formal contexts at a threshold t, concept lattices, stable t intervals.
 - :mod:`repro.analysis.nmi`: batched normalized mutual information between images (torch).
-- :mod:`repro.analysis.figures`: the sorted RRC curve (Fig. 6) and Hasse diagrams (Fig. 7) (matplotlib).
 
 Import from the submodules (``from repro.analysis.nmi import nmi``). Nothing is re-exported here: the
 functions ``rrc`` and ``nmi`` share their modules' names, and re-exporting them would make

@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         out = ensure_writable_dir(args.out, "--out")  # before any figure is drawn
     result = analyze(grid, args.thresholds, reading)
     if args.out:
-        from repro.report import lattice_figures, rrc_figure
+        from repro.figures import lattice_figures, rrc_figure
 
         rrc_figure(grid, out, reading)
         lattice_figures(grid, {threshold_label(t): t for t in args.thresholds}, out, reading)

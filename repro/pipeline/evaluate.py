@@ -93,6 +93,7 @@ def _evaluate(ctx: RunContext, key: str) -> dict[str, Any]:
     loader = eval_loader(cfg, ctx.cache, ctx.device, progress=ctx.progress)
 
     from repro.evaluation import measure
+    from repro.figures import plot_mse_curves
 
     ctx.info(f"evaluate: {len(loader.dataset):,} test images, {len(ks)} classifiers, {1 + len(ks)} autoencoders, "
              f"noise sweep on {cfg.evaluate.noise_images or len(loader.dataset):,} images x "
@@ -178,38 +179,3 @@ def _line(results: dict[str, Any]) -> str:
         parts.append(f"{k} {'/'.join(row)}")
     t = results.get("timings_s", {})
     return "top-1 i/A_S∘i/A_i∘i: " + ", ".join(parts) + (f"; total {fmt_time(t['total'])}" if "total" in t else "")
-
-
-def plot_mse_curves(curves: dict[str, list], path: Path, title: str = "") -> bool:
-    """Fig. 2: training and validation MSE against images seen (log scale), lr cuts marked."""
-    xs = curves.get("images_seen") or []
-    if len(xs) < 2:
-        return False
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 3.6), dpi=120)
-    train = [(x, y) for x, y in zip(xs, curves["train_mse"]) if y is not None]
-    if train:
-        ax.plot(*zip(*train), marker="o", ms=3, label="training MSE (window mean)")
-    ax.plot(xs, curves["val_mse"], marker="s", ms=3, label="validation MSE")
-    lrs = curves.get("lr") or []
-    for i in range(1, len(lrs)):
-        if lrs[i] < lrs[i - 1]:
-            ax.axvline(xs[i], color="grey", lw=0.8, ls=":")
-    ax.set_xlabel("images seen")
-    ax.set_ylabel("MSE")
-    ax.set_yscale("log")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    if title:
-        ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    from repro.checkpoint import atomic_write
-
-    atomic_write(path, lambda fh: fig.savefig(fh, format="png", metadata={"Software": None}))
-    plt.close(fig)
-    return True
