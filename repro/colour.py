@@ -29,7 +29,7 @@ numbers over every pixel of every test image (LAB units: L in [0, 100], a and b 
     }
 
 With ``per_image=True``, :class:`LabStatistics` also keeps each image's contribution to these
-numbers, for the bootstrap (issue 9; :meth:`LabStatistics.per_image_record`, decoded by
+numbers, for the bootstrap (:meth:`LabStatistics.per_image_record`, decoded by
 repro.per_image). Every statistic above but the histogram distance is a ratio of sums over images
 (``mean_shift``, ``mean_abs_diff``, ``total_change``: per-pixel sums over pixels; ``checkerboard``:
 Nyquist power over total power) or a percentile of the pooled L histogram, which a re-weighting of

@@ -83,7 +83,7 @@ class PretrainConfig:
 @dataclass
 class ClassifiersConfig:
     keys: tuple[str, ...] = PAPER_CLASSIFIERS  # the run's classifiers, in order: paper letters and labels of ``extra``
-    # Your own classifiers (issue 11): label -> spec "torchvision:ARCH[@WEIGHTS]" or "module.path:factory[@WEIGHTS]"
+    # Your own classifiers: label -> spec "torchvision:ARCH[@WEIGHTS]" or "module.path:factory[@WEIGHTS]"
     # (repro.models.classifiers, "Your own classifiers"); each label is also in ``keys``.
     extra: dict[str, str] = field(default_factory=dict)
     family: str = "cifar"  # "cifar" (small inputs) or "imagenet" (torchvision architectures)
@@ -381,7 +381,7 @@ def cpu() -> RunConfig:
       others within 2 points of A_S) and 0.810 -> 0.787 by 144,000 (second cut at 128,000). Both reached
       the cap after two cuts, where the curves are nearly flat; a 4-epoch cap would take the run past the
       hour. The earlier protocol's 20,000 images at lr 1e-4 stopped before the other classifiers began to
-      lose (issue 8's probe).
+      lose (a probe of the fine-tuning protocol).
     - Time, measured by the protocol's own run (``bash scripts/main.sh``, 2 cores, nothing else running):
       pretraining 7.4 min (48,000 images and 12 checks of 2,000), classifiers 20.7, fine-tuning 69.1
       (104,000 to 144,000 images per AE, 11.6 to 16.8 min each, 140 to 185 images/s with the checks),
@@ -823,7 +823,7 @@ def validate(cfg: RunConfig, origins: dict[str, str] | None = None) -> None:
 
 
 def _validate_extra(c: ClassifiersConfig, origins: dict[str, str]) -> None:
-    """Your own classifiers (issue 11): every label in the run's keys, once (case-insensitively: labels
+    """Your own classifiers: every label in the run's keys, once (case-insensitively: labels
     name folders), and every spec naming something that exists (the registry's checks; what the network
     returns is checked on one batch before the pipeline starts: repro.pipeline.classifiers.check_extras)."""
     from repro.models.classifiers import parse_extra, resolve_extra

@@ -18,7 +18,7 @@ reconstructs a batch once, and the batch with its reconstructions (a :class:`Bat
 Beside every aggregate, ``per_image`` keeps the per-image values it is made of (correctness, at each
 noise level too; the MI and entropies behind each nMI and its chance baseline; each image's LAB
 sums), so that :meth:`repro.results.Results.resample` can recompute every number under bootstrap
-weights (issue 9; encodings in :mod:`repro.per_image`).
+weights (encodings in :mod:`repro.per_image`).
 
 Noise results are keyed like the accuracies: ``noise["top1"][ae][classifier]`` is a list with one
 accuracy per level, for ``ae`` in ``"none"``, ``"A_S"`` and ``"A_<classifier>"`` (only the matching

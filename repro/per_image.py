@@ -1,4 +1,4 @@
-"""Per-image values in ``results.json`` and the paired bootstrap that re-weights them (issue 9).
+"""Per-image values in ``results.json`` and the paired bootstrap that re-weights them.
 
 Every claim gets its interval and its support by being re-run on bootstrap resamples of the test
 images (:func:`repro.claims.core.evaluate`). For that, ``results.json`` stores, beside each aggregate

@@ -1,4 +1,4 @@
-"""Training-seed replicates: one claims report from several runs of one configuration (issue 9).
+"""Training-seed replicates: one claims report from several runs of one configuration.
 
 A verdict that rests on one training run inherits that run's training noise (the issue measured a
 validation MSE of 0.00447 for A_S in one fresh run where the committed run had 0.00331).

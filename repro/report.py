@@ -497,7 +497,7 @@ SECTION_BUILDERS: list[SectionBuilder] = [
     lattice_section,
     noise_section,
     nmi_section,
-    your_classifiers_section,  # issue 11: the extras beside the five (no verdict reads them)
+    your_classifiers_section,  # your own classifiers beside the five (no verdict reads them)
     run_figures_section,
     provenance_section,
     budget_report_section,  # with --time-budget: the plan and each unit's sizing decision (repro.budget)

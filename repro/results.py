@@ -68,10 +68,10 @@ the previous results.json next to the file it names; the writer removes the othe
 after results.json is in place. A results.json with its ``per_image`` inline (as written before, or by
 hand) is read as it is.
 
-``per_image`` is what makes every claim's bootstrap interval possible (issue 9): the unit of
+``per_image`` is what makes every claim's bootstrap interval possible: the unit of
 resampling is a pair of consecutive test images, and :meth:`Results.resample` recomputes every
 aggregate above from these values under one weight vector (a paired bootstrap); the encodings and
-why they are exact enough are in :mod:`repro.per_image`. Version 1 (before issue 9) had only
+why they are exact enough are in :mod:`repro.per_image`. Version 1 (before the bootstrap) had only
 ``per_image.top1`` and no ``nmi.baseline``/``nmi.corrected``; such files are read as they are, and the
 claims that read noise, nMI or LAB statistics there say that they have no interval and why
 (:meth:`Results.resample_gaps`).

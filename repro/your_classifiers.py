@@ -1,4 +1,4 @@
-"""The report's section "Your classifiers": where your own classifiers (issue 11) stand beside the paper's five.
+"""The report's section "Your classifiers": where your own classifiers stand beside the paper's five.
 
 The claims speak about L, A, V, I, R only (:func:`repro.claims.core.paper_view` drops every other
 classifier before a check runs), so the rest of the report never shows an extra classifier outside

@@ -33,7 +33,7 @@ Degenerate images (after quantisation) follow scikit-learn exactly: two images t
 are clamped to [0, 1] (rounding can otherwise give 1 + 1e-16); they agree with scikit-learn on the
 same quantised pixels to about 1e-12.
 
-The chance baseline (issue 9). At CIFAR size the plug-in nMI of two images that share nothing is far
+The chance baseline. At CIFAR size the plug-in nMI of two images that share nothing is far
 from 0 (0.173 for noise pairs above), and the cpu run's inter-nMI (0.139 to 0.148 for every AE and
 for the originals) sat on that floor, so orderings of raw values could rank histogram occupancy.
 Each nMI is therefore stored with its **chance baseline**: the nMI of the same pair after one image's
@@ -268,7 +268,7 @@ def inter_nmi(recon: torch.Tensor, **kw) -> torch.Tensor:
     return nmi(a, b, **kw)
 
 
-# --- the chance baseline (issue 9, section 5) ---------------------------------------------------
+# --- the chance baseline ---------------------------------------------------------------------
 
 #: Seed of the pixel shuffles of the chance baseline (results.json records it as ``nmi.shuffle_seed``).
 NMI_SHUFFLE_SEED = 0

@@ -7,7 +7,7 @@ per-image data in the results, :func:`evaluate` re-runs each claim on bootstrap 
 test images, giving a 95% interval for every tested quantity and the share of resamples in which the
 claim holds (its support).
 
-Verdicts (issue 9), decided by :func:`decide`:
+Verdicts, decided by :func:`decide`:
 
 - **not measured**: the results lack what the claim speaks about (a missing section, or fewer than
   all five of L, A, V, I, R and the AEs it names); the check raises :class:`NotMeasured`.
@@ -241,7 +241,7 @@ def why_no_interval(c: Claim, results: Results, resamples: int) -> str:
 
 
 def decide(c: Claim, point: Outcome | NotMeasured | Inconclusive, samples: list, no_interval: str) -> Verdict:
-    """The verdict of claim ``c`` from its outcome on the measured numbers and on the resamples (issue 9).
+    """The verdict of claim ``c`` from its outcome on the measured numbers and on the resamples.
 
     "holds" needs the claim to hold on the measured numbers and in >= tolerances.SUPPORT of the
     resamples; "fails" needs it to fail on both counts (the symmetric rule); otherwise

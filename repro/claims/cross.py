@@ -136,7 +136,7 @@ def ai_below(results: Results) -> Outcome:
 
 # The paper: "VGG stands out as the classifier making the most exhaustive use of the input signal. The
 # AE fine-tuned on VGG preserves a signal that makes all other classifiers keep a performance of 80% and
-# higher" (Sec. 3.4). It does not rank the other AEs, so only "A_V highest" is checked (issue 9: an
+# higher" (Sec. 3.4). It does not rank the other AEs, so only "A_V highest" is checked (an
 # earlier version added "A_A lowest", derived from Table 2, which the text does not say).
 @claim(
     "rrc.best_and_worst_ae",
@@ -260,7 +260,7 @@ def widest_intervals(r: np.ndarray, ours: str = "") -> list[tuple[float, float]]
     requires=("two_intervals",),
 )
 def only_ai(results: Results) -> Outcome:
-    # Structural (issue 9): the paper's two intervals are its grid's two widest; an earlier version
+    # Structural: the paper's two intervals are its grid's two widest; an earlier version
     # compared t = 0.3 and 0.75 literally, which on a grid without context changes there compares a
     # context with itself.
     grid, r = _rrc(results)

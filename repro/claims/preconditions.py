@@ -1,6 +1,6 @@
 """What the data must show before a claim can be decided, declared once with the reasons.
 
-Declared before any new results were seen (issue 9), like the tolerances beside them
+Declared before any new results were seen, like the tolerances beside them
 (:mod:`repro.claims.tolerances`); none names a claim's outcome. A claim lists the preconditions it
 depends on (``requires=`` in :func:`repro.claims.core.claim`); its check raises
 :class:`repro.claims.core.NotMeasured` when the results lack what it speaks about ("five") and

@@ -1,6 +1,6 @@
 """The paper's own sentence behind each claim, and the titles of the sections that group them.
 
-The report shows each claim under its section, the paper's sentence first (issue 9, section 6).
+The report shows each claim under its section, the paper's sentence first.
 Sentences are verbatim from the paper's text (arXiv:1803.08337; the PDF writes A_V as "AV" and ∘ as
 "◦"); tests/test_report_html.py checks each against the extracted text where it is available.
 """

@@ -52,7 +52,7 @@ def as_drop_range(results: Results) -> Outcome:
     lo, hi = min(drops.values()), max(drops.values())
     half = tol.PRINTED_2DP * 10  # one printed decimal of a point: 1.2 means [1.15, 1.25)
     holds = lo >= 1.2 - half and hi < 3.7 + half
-    # Both ends are tested, so both get an interval (issue 9: not only the largest drop).
+    # Both ends are tested, so both get an interval (not only the largest drop).
     return Outcome(holds, f"{lo:.2f} to {hi:.2f} points", quantities={"smallest drop (points)": lo, "largest drop (points)": hi})
 
 

@@ -24,13 +24,13 @@ MOST = 0.5
 # sqrt(p(1-p)/n), 0.009 for p = 0.1 and n = 1,000 images (the smallest noise subset we use).
 NOISE_RISE = 0.01
 
-# Bootstrap over test images (issue 5): 1,000 resamples give the 2.5% and 97.5% quantiles to about
+# Bootstrap over test images: 1,000 resamples give the 2.5% and 97.5% quantiles to about
 # +-0.5% of coverage, and a support of 95% to about +-0.7% (binomial). Seeded for repeatable reports.
 BOOTSTRAP_RESAMPLES = 1000
 BOOTSTRAP_LEVEL = 0.95
 BOOTSTRAP_SEED = 0
 
-# Support rule (issue 9). A verdict is "holds" only when the claim holds on the measured numbers
+# Support rule. A verdict is "holds" only when the claim holds on the measured numbers
 # and in at least this share of bootstrap resamples: a one-sided 95% statement (for a claim decided
 # by one margin > 0 it is the percentile bootstrap's one-sided 95% lower bound lying above 0), not
 # the level of the two-sided 95% intervals that the report prints (a claim can hold in 96% of

@@ -10,7 +10,7 @@
 :class:`Classifier` wraps a raw network: it takes [0, 1] RGB images of any size, resizes them to the
 network's input size (antialiased bilinear), normalises them and returns logits.
 
-Beside the five, a run may hold classifiers of your own (issue 11), each a label and a spec such as
+Beside the five, a run may hold classifiers of your own, each a label and a spec such as
 ``cnx=torchvision:convnext_tiny`` or ``mine=my_package.models:build@/w.pt``: this registry decides what
 such a spec means too (see "Your own classifiers" below: :func:`parse_extra`, :func:`build_extra`).
 
@@ -373,7 +373,7 @@ class ClassifierSpec:
     imagenet_builder: Callable[..., nn.Module] = field(repr=False, compare=False)
     cifar_builder: Callable[..., nn.Module] = field(repr=False, compare=False)
     cifar_input_size: int = 32
-    # One of your own classifiers (issue 11; see "Your own classifiers" below), None for the paper's five.
+    # One of your own classifiers (see "Your own classifiers" below), None for the paper's five.
     extra: ExtraSpec | None = None
     imagenet_normalization: tuple[tuple[float, ...], tuple[float, ...]] | None = None  # None: ImageNet's
 
@@ -623,7 +623,7 @@ def _build_with_imagenet_weights(spec: ClassifierSpec, family: str, num_classes:
 
 
 # ---------------------------------------------------------------------------------------------------
-# Your own classifiers (issue 11): named extras beside the paper's five
+# Your own classifiers: named extras beside the paper's five
 # ---------------------------------------------------------------------------------------------------
 #
 # A run's classifiers are the paper's letters plus extras, each a user label and where the network
