@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
@@ -26,7 +26,7 @@ from repro import budget, distributed
 from repro.checkpoint import save_model_file
 from repro.data import ImageDataset, num_classes, eval_loader, train_source, train_transform
 from repro.pipeline import STAGED_MODEL, RunContext, fmt_time, keys, mark_done, maybe_compile, reuse_unit, seed_for
-from repro.training import Trainer, evaluate_accuracy
+from repro.training import LoopOptions, Trainer, evaluate_accuracy, make_optimizer
 
 
 def model_config(ctx: RunContext, k: str, n_classes: int) -> dict[str, Any]:
@@ -133,8 +133,8 @@ def run_one(ctx: RunContext, k: str) -> dict[str, Any]:
         if cfg.channels_last:
             clf = clf.to(memory_format=torch.channels_last)
         model = distributed.wrap_ddp(maybe_compile(clf, cfg.compile), ctx.device)
-        optimizer = torch.optim.SGD(clf.parameters(), lr=c.lr, momentum=c.momentum, nesterov=True,
-                                    weight_decay=c.weight_decay)
+        optimizer = make_optimizer("sgd", clf.parameters(), lr=c.lr, momentum=c.momentum, nesterov=True,
+                                   weight_decay=c.weight_decay)
 
         def compute(images, labels):
             logits = model(images)
@@ -144,15 +144,9 @@ def run_one(ctx: RunContext, k: str) -> dict[str, Any]:
         trainer = Trainer(
             unit=f"classifier:{k}", key=key, state_path=unit_dir / "state.pt", model=model, optimizer=optimizer,
             compute=compute, dataset=ImageDataset(train, train_transform(cfg, c.augment)), seed=seed, epochs=epochs,
-            batch_size=c.batch_size, device=ctx.device, precision=cfg.precision, channels_last=cfg.channels_last,
-            num_workers=cfg.data.num_workers, checkpoint_every_steps=cfg.checkpoint_every_steps,
-            checkpoint_every_s=cfg.checkpoint_every_s, progress=ctx.progress,
+            batch_size=c.batch_size, options=LoopOptions.from_context(ctx), make_scheduler=one_cycle(c.lr),
         )
         epochs = budget.size_classifier(ctx, k, unit_dir, key, trainer, clf, epochs)  # --time-budget: fewer steps
-        # One-cycle: warm up to lr over the first 15% of steps, then cosine down (Smith & Topin 2019).
-        trainer.scheduler = torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=c.lr, total_steps=trainer.total_steps, pct_start=0.15, div_factor=10.0,
-            final_div_factor=100.0)
         shape = "its own widths" if spec is not None else f"width {mcfg['width']:g}"  # the zoo's width multiplier
         ctx.info(f"classifier {k}: {clf.spec.name} ({c.family}, {shape}, "
                  f"{sum(p.numel() for p in clf.parameters()):,} parameters), {len(train):,} images x {epochs} epochs")
@@ -176,6 +170,16 @@ def run_one(ctx: RunContext, k: str) -> dict[str, Any]:
     mark_done(ctx, unit_dir, key, summary, {f"classifier:{k}": seed})
     ctx.info(f"classifier {k}: done ({_line(summary)})")
     return summary
+
+
+def one_cycle(lr: float) -> Callable[[torch.optim.Optimizer, int], torch.optim.lr_scheduler.OneCycleLR]:
+    """One-cycle: warm up to ``lr`` over the first 15% of steps, then cosine down (Smith & Topin 2019).
+    The trainer makes it once its total steps are final (a time budget may shorten them)."""
+
+    def make(optimizer: torch.optim.Optimizer, total_steps: int) -> torch.optim.lr_scheduler.OneCycleLR:
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total_steps, pct_start=0.15,
+                                                   div_factor=10.0, final_div_factor=100.0)
+    return make
 
 
 def _line(s: dict[str, Any]) -> str:
