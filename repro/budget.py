@@ -643,7 +643,7 @@ def attach(ctx: RunContext, stage: str, unit: str, unit_dir: Path, key: str, tra
     _forget(ctx, unit_dir)
     from repro import distributed
 
-    timer = StepTimer(trainer.device)
+    timer = StepTimer(trainer.options.device)
     inner = trainer.after_step
     configured = trainer.total_steps * trainer.batch_size
     if stage == "pretrain":
@@ -773,7 +773,7 @@ def _measure_copy(ctx: RunContext, clf, trainer: Trainer, limit_s: float) -> tup
     from repro.training import autocast, to_device
 
     c = ctx.cfg.classifiers
-    device = trainer.device
+    device = trainer.options.device
     # Thrown away, so never more than a tenth of the configured steps (at least COPY_MIN_STEPS).
     most = min(COPY_MAX_STEPS, max(COPY_MIN_STEPS, trainer.total_steps // 10))
     timer = StepTimer(device, min_steps=min(COPY_MIN_STEPS, most), min_seconds=COPY_MIN_SECONDS, max_steps=most,
@@ -783,17 +783,17 @@ def _measure_copy(ctx: RunContext, clf, trainer: Trainer, limit_s: float) -> tup
         opt = torch.optim.SGD(model.parameters(), lr=c.lr / 10, momentum=c.momentum, nesterov=True,
                               weight_decay=c.weight_decay)
         sampler = EpochSampler(trainer.dataset, seed=trainer.seed)
-        loader = make_loader(trainer.dataset, trainer.local_batch, sampler=sampler, num_workers=trainer.num_workers,
-                             device=device, drop_last=True)
+        loader = make_loader(trainer.dataset, trainer.local_batch, sampler=sampler,
+                             num_workers=trainer.options.num_workers, device=device, drop_last=True)
         first_batch_s = 0.0
         t_wait = time.perf_counter()
         for i, (images, labels) in enumerate(loader):
             if i == 0:
                 first_batch_s = time.perf_counter() - t_wait
-            images = to_device(images, device, trainer.channels_last)
+            images = to_device(images, device, trainer.options.channels_last)
             labels = labels.to(device, non_blocking=True)
             opt.zero_grad(set_to_none=True)
-            with autocast(device, trainer.precision):
+            with autocast(device, trainer.options.precision):
                 loss = F.cross_entropy(model(images).float(), labels, label_smoothing=c.label_smoothing)
             loss.backward()
             opt.step()

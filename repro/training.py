@@ -1,5 +1,7 @@
-"""Training steps shared by every stage: one epoch, a resumable multi-epoch loop, accuracy, and the AE
-pretraining loop with Sec. 3.2's plateau schedule.
+"""Training steps shared by every stage: one epoch, a resumable multi-epoch loop, its operational
+options, the optimisers, accuracy, Sec. 3.2's plateau schedule and the best-check copy. The recipes
+(Sec. 3.2's pre-training, Sec. 3.3's classifiers and fine-tuning) live in their stage modules,
+repro.pipeline.pretrain, .classifiers and .finetune.
 
 :class:`Trainer` owns resumability: it checkpoints (atomically, rank 0 only) every
 ``checkpoint_every_steps`` steps, every ``checkpoint_every_s`` seconds and at every epoch end, and on
@@ -18,14 +20,17 @@ import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import torch
-import torch.nn.functional as F
 
 from repro import distributed
 from repro.checkpoint import load_train_state, save_train_state, set_rng_state, unwrap
 from repro.data import EpochSampler, ImageDataset, make_loader
+from repro.errors import ReproError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from repro.pipeline import RunContext
 
 FAULT_ENV = "REPRO_FAULT_KILL"  # "unit:step": SIGKILL this process after that step (tests of resume)
 
@@ -42,6 +47,54 @@ def to_device(images: torch.Tensor, device: str, channels_last: bool) -> torch.T
     if channels_last and images.dim() == 4:
         images = images.contiguous(memory_format=torch.channels_last)
     return images
+
+
+@dataclass(frozen=True)
+class LoopOptions:
+    """How a training loop runs, not what it computes: the run's operational settings, the same for
+    every stage's :class:`Trainer`.
+
+    >>> from types import SimpleNamespace
+    >>> from repro.config import RunConfig
+    >>> o = LoopOptions.from_context(SimpleNamespace(cfg=RunConfig(), device="cpu", progress=False))
+    >>> o.precision, o.num_workers, o.checkpoint_every_steps, o.checkpoint_every_s, o.progress
+    ('fp32', 0, 0, 300.0, False)
+    """
+
+    device: str = "cpu"
+    precision: str = "fp32"
+    channels_last: bool = False
+    num_workers: int = 0
+    checkpoint_every_steps: int = 0
+    checkpoint_every_s: float = 300.0
+    progress: bool = True
+
+    @classmethod
+    def from_context(cls, ctx: RunContext) -> LoopOptions:
+        cfg = ctx.cfg
+        return cls(device=ctx.device, precision=cfg.precision, channels_last=cfg.channels_last,
+                   num_workers=cfg.data.num_workers, checkpoint_every_steps=cfg.checkpoint_every_steps,
+                   checkpoint_every_s=cfg.checkpoint_every_s, progress=ctx.progress)
+
+
+def make_optimizer(name: str, params: Iterable[torch.nn.Parameter], *, lr: float, momentum: float,
+                   weight_decay: float, nesterov: bool = False, setting: str = "optimizer") -> torch.optim.Optimizer:
+    """SGD with momentum (the paper's, Sec. 3.2; ``nesterov`` for the classifiers) or Adam, whose beta1 is
+    ``momentum``. ``setting`` names the configuration field ``name`` came from, for the error.
+
+    >>> w = [torch.nn.Parameter(torch.zeros(1))]
+    >>> make_optimizer("adam", w, lr=1e-3, momentum=0.9, weight_decay=0.0).param_groups[0]["betas"]
+    (0.9, 0.999)
+    >>> make_optimizer("rmsprop", w, lr=1e-3, momentum=0.9, weight_decay=0.0, setting="pretrain.optimizer")
+    Traceback (most recent call last):
+    ...
+    repro.errors.ReproError: pretrain.optimizer=rmsprop: expected sgd or adam
+    """
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=(momentum, 0.999), weight_decay=weight_decay)
+    raise ReproError(f"{setting}={name}: expected sgd or adam")
 
 
 def _maybe_fault(unit: str, step: int, resumed: bool) -> None:
@@ -64,6 +117,10 @@ class Trainer:
     backward, the optimiser step and the per-step scheduler. ``after_step`` runs after every step with
     the trainer and the batch loss (the pretraining loop hooks its plateau checks there); state of such
     hooks is checkpointed through ``extra_state`` / ``load_extra``.
+
+    ``make_scheduler(optimizer, total_steps)`` builds the per-step scheduler when training starts (before
+    a resume loads its state), not at construction: a time budget may still shorten ``total_steps`` in
+    between (repro.budget.size_classifier), and the one-cycle schedule's length is that total.
     """
 
     unit: str  # e.g. "pretrain", "classifier:L", "finetune:A_L" (progress bars, logs, fault hook)
@@ -76,14 +133,8 @@ class Trainer:
     seed: int
     epochs: int
     batch_size: int  # global batch
-    device: str = "cpu"
-    precision: str = "fp32"
-    channels_last: bool = False
-    num_workers: int = 0
-    scheduler: Any = None  # stepped after every optimiser step (None: constant lr)
-    checkpoint_every_steps: int = 0
-    checkpoint_every_s: float = 300.0
-    progress: bool = True
+    options: LoopOptions = field(default_factory=LoopOptions)
+    make_scheduler: Callable[[torch.optim.Optimizer, int], Any] | None = None  # None: constant lr
     set_train_mode: Callable[[], None] | None = None
     after_step: Callable[["Trainer", torch.Tensor], None] | None = None  # e.g. the plateau checks
     extra_state: Callable[[], dict[str, Any]] | None = None
@@ -98,6 +149,7 @@ class Trainer:
     resumed: bool = False
     prior_elapsed_s: float = 0.0  # training time spent by earlier processes (restored on resume)
     stop_reason: str | None = None  # set by a hook (``request_stop``) or the image cap; ends ``fit``
+    scheduler: Any = field(default=None, init=False)  # stepped after every optimiser step
 
     def __post_init__(self) -> None:
         self._start = time.monotonic()
@@ -106,10 +158,12 @@ class Trainer:
         self.sampler = EpochSampler(self.dataset, seed=self.seed, num_replicas=dist.world_size, rank=dist.rank)
         self.steps_per_epoch = len(self.sampler) // self.local_batch
         if self.steps_per_epoch < 1:
-            from repro.errors import ReproError
-
             raise ReproError(f"{self.unit}: {len(self.dataset)} images do not fill one batch of {self.batch_size}")
         self.total_steps = self.steps_per_epoch * self.epochs
+
+    def _start_schedule(self) -> None:
+        if self.scheduler is None and self.make_scheduler is not None:
+            self.scheduler = self.make_scheduler(self.optimizer, self.total_steps)
 
     # --- state ---------------------------------------------------------------------------------
     def save(self) -> None:
@@ -124,6 +178,7 @@ class Trainer:
         )
 
     def try_resume(self) -> bool:
+        self._start_schedule()
         state = load_train_state(self.state_path, self.key)
         if state is None:
             return False
@@ -148,8 +203,6 @@ class Trainer:
     def _check_finite(self, loss_sum: float) -> None:
         """Stop with a clear message, instead of checkpointing NaN weights, when training diverged."""
         if not math.isfinite(loss_sum):
-            from repro.errors import ReproError
-
             raise ReproError(f"{self.unit}: training diverged (loss {loss_sum} by epoch {self.epoch + 1}, step "
                              f"{self.step}); lower its learning rate with --set (e.g. classifiers.lr) and rerun")
 
@@ -170,10 +223,11 @@ class Trainer:
     # --- loop ----------------------------------------------------------------------------------
     def fit(self, resume: bool = True) -> dict[str, list]:
         """Train to the end of the last epoch, first continuing from a matching checkpoint if ``resume``."""
+        self._start_schedule()
         if resume:
             self.try_resume()
         bar = None
-        if self.progress and distributed.info().is_main:
+        if self.options.progress and distributed.info().is_main:
             from tqdm import tqdm
 
             bar = tqdm(total=self.total_steps, initial=self.global_step, desc=self.unit, unit="step",
@@ -208,17 +262,18 @@ class Trainer:
         else:
             self.model.train()
         self.sampler.set_position(self.epoch, self.step * self.local_batch)
-        loader = make_loader(self.dataset, self.local_batch, sampler=self.sampler, num_workers=self.num_workers,
-                             device=self.device, drop_last=True)
+        opts = self.options
+        loader = make_loader(self.dataset, self.local_batch, sampler=self.sampler, num_workers=opts.num_workers,
+                             device=opts.device, drop_last=True)
         partial = self.history.get("partial") or {"loss": 0.0, "correct": 0.0, "n": 0}
-        sums = torch.tensor([partial["loss"], partial["correct"]], dtype=torch.float64, device=self.device)
+        sums = torch.tensor([partial["loss"], partial["correct"]], dtype=torch.float64, device=opts.device)
         n = int(partial["n"])
         last_save = time.monotonic()
         for images, labels in loader:
-            images = to_device(images, self.device, self.channels_last)
-            labels = labels.to(self.device, non_blocking=True)
+            images = to_device(images, opts.device, opts.channels_last)
+            labels = labels.to(opts.device, non_blocking=True)
             self.optimizer.zero_grad(set_to_none=True)
-            with autocast(self.device, self.precision):
+            with autocast(opts.device, opts.precision):
                 loss, logits = self.compute(images, labels)
             loss.backward()
             self.optimizer.step()
@@ -240,8 +295,8 @@ class Trainer:
                 if self.step % 10 == 0 or self.step == self.steps_per_epoch:
                     bar.set_postfix(loss=f"{float(loss):.4f}", lr=f"{self.optimizer.param_groups[0]['lr']:.3g}")
             if self.step < self.steps_per_epoch and (
-                (self.checkpoint_every_steps and self.global_step % self.checkpoint_every_steps == 0)
-                or time.monotonic() - last_save >= self.checkpoint_every_s
+                (opts.checkpoint_every_steps and self.global_step % opts.checkpoint_every_steps == 0)
+                or time.monotonic() - last_save >= opts.checkpoint_every_s
             ):
                 self.history["partial"] = {"loss": float(sums[0]), "correct": float(sums[1]), "n": n}
                 self._check_finite(self.history["partial"]["loss"])
@@ -279,20 +334,6 @@ def evaluate_accuracy(forward: Callable[[torch.Tensor], torch.Tensor], loader, *
         top5 += int(hit.any(1).sum())
         n += int(labels.shape[0])
     return {"top1": top1 / max(n, 1), "top5": top5 / max(n, 1), "n": n}
-
-
-@torch.no_grad()
-def mean_squared_error(ae: torch.nn.Module, loader, *, device: str, precision: str = "fp32",
-                       channels_last: bool = False) -> float:
-    """Mean per-pixel MSE of ``ae``'s reconstructions over ``loader`` (eval mode; the caller restores)."""
-    total, count = 0.0, 0
-    for images, _ in loader:
-        images = to_device(images, device, channels_last)
-        with autocast(device, precision):
-            rec = ae(images)
-        total += float(F.mse_loss(rec.float(), images.float(), reduction="sum"))
-        count += images.numel()
-    return total / max(count, 1)
 
 
 # --- Sec. 3.2: the plateau schedule -----------------------------------------------------------------
@@ -413,91 +454,3 @@ class BestModel:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.value, self.images_seen, self.state = state["value"], state["images_seen"], state["state"]
-
-
-def pretrain_autoencoder(
-    *, ae: torch.nn.Module, model: torch.nn.Module, dataset: ImageDataset, val_loader, key: str, state_path: Path,
-    seed: int, epochs: int, batch_size: int, lr: float, momentum: float, weight_decay: float, check_every: int,
-    optimizer_name: str = "sgd",
-    patience: int, factor: float, device: str, precision: str = "fp32", channels_last: bool = False,
-    num_workers: int = 0, checkpoint_every_steps: int = 0, checkpoint_every_s: float = 300.0,
-    progress: bool = True, log: Callable[[str], None] | None = None,
-    prepare: Callable[[Trainer], None] | None = None,
-) -> dict[str, list]:
-    """Sec. 3.2: reconstruct with MSE, SGD with momentum (or Adam), lr cut by the plateau schedule.
-
-    ``ae`` is the bare SegNet (validation), ``model`` the same one possibly DDP-wrapped (training).
-    Returns the Fig. 2 curves: images seen, training MSE of each window, validation MSE and lr at
-    each check (the first point, at 0 images, is the untrained AE's validation MSE), and ``best``: the
-    check with the lowest validation MSE, whose weights ``ae`` holds on return. Keeping the best check
-    rather than the last follows a measured instability: a cpu-scale run's validation MSE fell to
-    0.00265 after 60,000 images and rose to 0.00559 at 80,000 while the lr was still 1e-3.
-    """
-    if optimizer_name == "adam":
-        optimizer = torch.optim.Adam(model.parameters(), lr=lr, betas=(momentum, 0.999), weight_decay=weight_decay)
-    else:
-        optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
-    schedule = PlateauSchedule(optimizer, check_every, patience, factor)
-    best = BestModel(ae)
-    curves: dict[str, list] = {"images_seen": [], "train_mse": [], "val_mse": [], "lr": []}
-
-    def compute(images, _labels):
-        rec = model(images)
-        return F.mse_loss(rec.float(), images.float()), None
-
-    def validate() -> float:
-        ae.eval()
-        value = mean_squared_error(ae, val_loader, device=device, precision=precision, channels_last=channels_last)
-        ae.train()
-        return value
-
-    def after_step(trainer: Trainer, loss: torch.Tensor) -> None:
-        schedule.window_loss += float(loss) * trainer.local_batch
-        schedule.window_images += trainer.local_batch
-        if trainer.images_seen < schedule.next_check:
-            return
-        totals = distributed.all_reduce_sum(torch.tensor([schedule.window_loss, schedule.window_images],
-                                                         dtype=torch.float64, device=device))
-        mean = float(totals[0] / totals[1])
-        cut = schedule.check(mean)
-        curves["images_seen"].append(trainer.images_seen)
-        curves["train_mse"].append(mean)
-        curves["val_mse"].append(validate())
-        curves["lr"].append(optimizer.param_groups[0]["lr"])
-        best.offer(curves["val_mse"][-1], trainer.images_seen)
-        if log and cut:
-            log(f"pretrain: loss did not improve for {patience} checks; lr -> {optimizer.param_groups[0]['lr']:.3g}")
-        schedule.window_loss, schedule.window_images = 0.0, 0
-        schedule.next_check += check_every
-
-    trainer = Trainer(
-        unit="pretrain", key=key, state_path=state_path, model=model, optimizer=optimizer, compute=compute,
-        dataset=dataset, seed=seed, epochs=epochs, batch_size=batch_size, device=device, precision=precision,
-        channels_last=channels_last, num_workers=num_workers, scheduler=None,
-        checkpoint_every_steps=checkpoint_every_steps, checkpoint_every_s=checkpoint_every_s, progress=progress,
-        after_step=after_step, track_accuracy=False,
-        extra_state=lambda: {"schedule": schedule.state_dict(), "curves": curves, "best": best.state_dict()},
-        load_extra=lambda extra: (schedule.load_state_dict(extra["schedule"]), curves.update(extra["curves"]),
-                                  best.load_state_dict(extra["best"])),
-    )
-    if prepare is not None:  # e.g. repro.budget.attach: sizes the run to a time budget
-        prepare(trainer)
-    if not trainer.try_resume():
-        curves["images_seen"].append(0)
-        curves["train_mse"].append(None)
-        curves["val_mse"].append(validate())
-        curves["lr"].append(lr)
-        best.offer(curves["val_mse"][-1], 0)
-    history = trainer.fit(resume=False)
-    if curves["images_seen"][-1] != trainer.images_seen:  # the last images since a check count too
-        curves["images_seen"].append(trainer.images_seen)
-        curves["train_mse"].append(None)
-        curves["val_mse"].append(validate())
-        curves["lr"].append(optimizer.param_groups[0]["lr"])
-        best.offer(curves["val_mse"][-1], trainer.images_seen)
-    best.restore()
-    curves["best"] = {"images_seen": best.images_seen, "val_mse": best.value}
-    curves["epoch_loss"] = history["loss"]
-    curves["prior_elapsed_s"] = trainer.prior_elapsed_s
-    curves["images_total"] = trainer.images_seen
-    return curves

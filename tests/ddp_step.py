@@ -23,7 +23,7 @@ def main(out: str, steps: int = 3) -> None:
     from repro.data import ImageDataset, TensorImages
     from repro.models.classifiers import build_classifier
     from repro.models.segnet import SegNet, SegNetConfig
-    from repro.training import Trainer
+    from repro.training import LoopOptions, Trainer
 
     torch.set_num_threads(1)
     dist, device = distributed.init_distributed("cpu")
@@ -43,8 +43,9 @@ def main(out: str, steps: int = 3) -> None:
     trainer = Trainer(
         unit="ddp-step", key="k", state_path=Path(out).with_suffix(".state"), model=model,
         optimizer=torch.optim.SGD([p for p in ae.parameters() if p.requires_grad], lr=0.05), compute=compute,
-        dataset=ImageDataset(images), seed=3, epochs=1, batch_size=16, device=device, progress=False,
-        checkpoint_every_s=1e9, set_train_mode=lambda: ae.eval(),  # BatchNorm statistics frozen
+        dataset=ImageDataset(images), seed=3, epochs=1, batch_size=16,
+        options=LoopOptions(device=device, checkpoint_every_s=1e9, progress=False),
+        set_train_mode=lambda: ae.eval(),  # BatchNorm statistics frozen
     )
     trainer.steps_per_epoch = trainer.total_steps = steps
     trainer.fit(resume=False)

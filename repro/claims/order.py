@@ -19,7 +19,7 @@ from scipy.stats import rankdata
 from repro.claims import tolerances as tol
 from repro.claims.core import CLASSIFIERS, NotMeasured, Outcome, claim, is_paper_tables, need, positive, unmet
 from repro.claims.cross import _rrc, lattice_at, require_two_concepts
-from repro.results import ALONE, Results, ae_name
+from repro.results import ALONE, Results
 
 # The chains of Fig. 7b (t = 0.2) and Fig. 7c (t = 0.8), read from the lattices that Table 2 gives
 # (the analysis report draws them): classifiers from the smallest intent to the largest, AEs from the

@@ -7,7 +7,6 @@ import json
 import math
 import sys
 
-from repro.errors import ReproError
 
 
 def _thresholds(text: str) -> list[float]:

@@ -5,7 +5,7 @@ LeNet-5 is trained here; at the other scales every classifier is trained from sc
 split: SGD with Nesterov momentum, a one-cycle learning-rate schedule, weight decay, random crop and
 mirror. Each classifier's test accuracy is recorded in its summary.
 
-Your own classifiers (``classifiers.extra``, issue 11; the registry in :mod:`repro.models.classifiers`
+Your own classifiers (``classifiers.extra``; the registry in :mod:`repro.models.classifiers`
 says what a spec means) are units of this stage like the paper's five: one without weights is trained
 here with the same recipe (at the small scales a torchvision architecture adapted to 32x32), one with
 weights is loaded and only its test accuracy measured. Before any stage runs, :func:`check_extras`
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
@@ -30,7 +30,7 @@ from repro.pipeline.context import RunContext, fmt_time
 from repro.pipeline.model_files import maybe_compile
 from repro.pipeline.seeds import classifier_seed
 from repro.pipeline.units import STAGED_MODEL, mark_done, reuse_unit
-from repro.training import Trainer, evaluate_accuracy
+from repro.training import LoopOptions, Trainer, evaluate_accuracy, make_optimizer
 
 
 def model_config(ctx: RunContext, k: str, n_classes: int) -> dict[str, Any]:
@@ -137,8 +137,8 @@ def run_one(ctx: RunContext, k: str) -> dict[str, Any]:
         if cfg.channels_last:
             clf = clf.to(memory_format=torch.channels_last)
         model = distributed.wrap_ddp(maybe_compile(clf, cfg.compile), ctx.device)
-        optimizer = torch.optim.SGD(clf.parameters(), lr=c.lr, momentum=c.momentum, nesterov=True,
-                                    weight_decay=c.weight_decay)
+        optimizer = make_optimizer("sgd", clf.parameters(), lr=c.lr, momentum=c.momentum, nesterov=True,
+                                   weight_decay=c.weight_decay)
 
         def compute(images, labels):
             logits = model(images)
@@ -148,15 +148,9 @@ def run_one(ctx: RunContext, k: str) -> dict[str, Any]:
         trainer = Trainer(
             unit=f"classifier:{k}", key=key, state_path=unit_dir / "state.pt", model=model, optimizer=optimizer,
             compute=compute, dataset=ImageDataset(train, train_transform(cfg, c.augment)), seed=seed, epochs=epochs,
-            batch_size=c.batch_size, device=ctx.device, precision=cfg.precision, channels_last=cfg.channels_last,
-            num_workers=cfg.data.num_workers, checkpoint_every_steps=cfg.checkpoint_every_steps,
-            checkpoint_every_s=cfg.checkpoint_every_s, progress=ctx.progress,
+            batch_size=c.batch_size, options=LoopOptions.from_context(ctx), make_scheduler=one_cycle(c.lr),
         )
         epochs = budget.size_classifier(ctx, k, unit_dir, key, trainer, clf, epochs)  # --time-budget: fewer steps
-        # One-cycle: warm up to lr over the first 15% of steps, then cosine down (Smith & Topin 2019).
-        trainer.scheduler = torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=c.lr, total_steps=trainer.total_steps, pct_start=0.15, div_factor=10.0,
-            final_div_factor=100.0)
         shape = "its own widths" if spec is not None else f"width {mcfg['width']:g}"  # the zoo's width multiplier
         ctx.info(f"classifier {k}: {clf.spec.name} ({c.family}, {shape}, "
                  f"{sum(p.numel() for p in clf.parameters()):,} parameters), {len(train):,} images x {epochs} epochs")
@@ -180,6 +174,16 @@ def run_one(ctx: RunContext, k: str) -> dict[str, Any]:
     mark_done(ctx, unit_dir, key, summary, {f"classifier:{k}": seed})
     ctx.info(f"classifier {k}: done ({_line(summary)})")
     return summary
+
+
+def one_cycle(lr: float) -> Callable[[torch.optim.Optimizer, int], torch.optim.lr_scheduler.OneCycleLR]:
+    """One-cycle: warm up to ``lr`` over the first 15% of steps, then cosine down (Smith & Topin 2019).
+    The trainer makes it once its total steps are final (a time budget may shorten them)."""
+
+    def make(optimizer: torch.optim.Optimizer, total_steps: int) -> torch.optim.lr_scheduler.OneCycleLR:
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total_steps, pct_start=0.15,
+                                                   div_factor=10.0, final_div_factor=100.0)
+    return make
 
 
 def _line(s: dict[str, Any]) -> str:

@@ -35,7 +35,7 @@ from repro.pipeline.model_files import load_classifier, load_segnet, maybe_compi
 from repro.pipeline.seeds import finetune_seed
 from repro.pipeline.units import STAGED_MODEL, mark_done, reuse_unit
 from repro.results import ae_name
-from repro.training import BestModel, PlateauSchedule, Trainer, autocast, to_device
+from repro.training import BestModel, LoopOptions, PlateauSchedule, Trainer, autocast, make_optimizer, to_device
 
 
 def run(ctx: RunContext) -> dict[str, Any]:
@@ -65,11 +65,8 @@ def run_one(ctx: RunContext, k: str) -> dict[str, Any]:
     if cfg.channels_last:
         guided = guided.to(memory_format=torch.channels_last)
     model = distributed.wrap_ddp(maybe_compile(guided, cfg.compile), ctx.device)
-    params = guided.trainable_parameters()
-    if f.optimizer == "adam":
-        optimizer = torch.optim.Adam(params, lr=f.lr, betas=(f.momentum, 0.999), weight_decay=f.weight_decay)
-    else:
-        optimizer = torch.optim.SGD(params, lr=f.lr, momentum=f.momentum, weight_decay=f.weight_decay)
+    optimizer = make_optimizer(f.optimizer, guided.trainable_parameters(), lr=f.lr, momentum=f.momentum,
+                               weight_decay=f.weight_decay, setting="finetune.optimizer")
 
     def compute(images, labels):
         logits = model(images)  # through DDP when under torchrun: guided's forward, gradients all-reduced
@@ -110,9 +107,7 @@ def run_one(ctx: RunContext, k: str) -> dict[str, Any]:
     trainer = Trainer(
         unit=f"finetune:{name}", key=key, state_path=unit_dir / "state.pt", model=model, optimizer=optimizer,
         compute=compute, dataset=ImageDataset(train, train_transform(cfg, f.augment)), seed=seed, epochs=f.epochs,
-        batch_size=f.batch_size, device=ctx.device, precision=cfg.precision, channels_last=cfg.channels_last,
-        num_workers=cfg.data.num_workers, checkpoint_every_steps=cfg.checkpoint_every_steps,
-        checkpoint_every_s=cfg.checkpoint_every_s, progress=ctx.progress,
+        batch_size=f.batch_size, options=LoopOptions.from_context(ctx),
         set_train_mode=model.train,  # only the chosen half of the AE trains; the classifier stays in eval
         after_step=after_step,
         extra_state=lambda: {"schedule": schedule.state_dict(), "curves": curves, "best": best.state_dict()},
