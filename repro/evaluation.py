@@ -49,26 +49,11 @@ from repro.figures import plot_lab_panel
 from repro.noise import CLAMP, add_uniform_noise
 from repro.per_image import UNIT, encode_array
 from repro.results import ALONE, PRETRAINED_AE, ae_name, encode_bits
+from repro.training import autocast, topk_correct
 
 FIG3_NAME = "fig3_lab.png"
-TOPK = 5
 PER_IMAGE_ENCODING = ("correctness: base64 of numpy.packbits(correct, bitorder='little'); arrays: "
                       "repro.per_image.encode_array records (zlib, base64; value = offset + step * integer)")
-
-
-def topk_correct(logits: torch.Tensor, labels: torch.Tensor, k: int = TOPK) -> tuple[np.ndarray, np.ndarray]:
-    """Per-image top-1 and top-k correctness (bool arrays on the CPU).
-
-    Top-1 is the first of the top-k (so the two agree on ties). With fewer than ``k`` classes, top-k is
-    over all classes.
-
-    >>> logits = torch.tensor([[0.1, 0.9, 0.0], [0.8, 0.1, 0.2]])
-    >>> [a.tolist() for a in topk_correct(logits, torch.tensor([1, 2]), k=2)]
-    [[True, False], [True, True]]
-    """
-    top = logits.topk(min(k, logits.shape[1]), dim=1).indices
-    hit = top == labels.view(-1, 1)
-    return hit[:, 0].cpu().numpy(), hit.any(dim=1).cpu().numpy()
 
 
 @contextlib.contextmanager
@@ -83,12 +68,6 @@ def _eval_mode(modules: Iterable[nn.Module]):
         for _, flags in saved:
             for sub, flag in flags:
                 sub.training = flag
-
-
-def _autocast(device: torch.device, dtype: torch.dtype | None):
-    if dtype is None:
-        return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=dtype)
 
 
 def _progress(loader: Any, enabled: bool, desc: str):
@@ -338,7 +317,7 @@ def measure(
     models = [*classifiers.values(), *aes.values()]
     for model in models:
         model.to(device)
-    precision = functools.partial(_autocast, device, autocast_dtype)
+    precision = functools.partial(autocast, device, autocast_dtype)
 
     accuracy = AccuracyGrid(classifiers, list(aes), precision)
     measurements: list[Measurement] = [accuracy]

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
+import numpy as np
 import torch
 
 from repro import distributed
@@ -30,16 +31,22 @@ from repro.data import EpochSampler, ImageDataset, make_loader
 from repro.errors import ReproError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from repro.pipeline import RunContext
+    from repro.pipeline.context import RunContext
 
 FAULT_ENV = "REPRO_FAULT_KILL"  # "unit:step": SIGKILL this process after that step (tests of resume)
 
 
-def autocast(device: str, precision: str):
-    """bf16 autocast when asked for (gpu and paper scales), a no-op context otherwise."""
-    if precision == "bf16":
-        return torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+def autocast(device: str | torch.device, precision: str | torch.dtype | None):
+    """Autocast when asked for, a no-op context otherwise: ``precision`` is the config's "bf16" (gpu and
+    paper scales) or "fp32", or a dtype (the evaluation's ``autocast_dtype``) or None.
+
+    >>> autocast("cpu", "fp32").__class__.__name__, autocast("cpu", None).__class__.__name__
+    ('nullcontext', 'nullcontext')
+    """
+    dtype = torch.bfloat16 if precision == "bf16" else precision if isinstance(precision, torch.dtype) else None
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=torch.device(device).type, dtype=dtype)
 
 
 def to_device(images: torch.Tensor, device: str, channels_last: bool) -> torch.Tensor:
@@ -311,6 +318,25 @@ class Trainer:
         return float(sums[0]) / n, (float(sums[1]) / n if self.track_accuracy else None)
 
 
+TOPK = 5
+
+
+def topk_correct(logits: torch.Tensor, labels: torch.Tensor, k: int = TOPK) -> tuple[np.ndarray, np.ndarray]:
+    """Per-image top-1 and top-k correctness (bool arrays on the CPU); the one definition, used by a
+    classifier's test accuracy and by the evaluation's grids.
+
+    Top-1 is the first of the top-k (so the two agree on ties). With fewer than ``k`` classes, top-k is
+    over all classes.
+
+    >>> logits = torch.tensor([[0.1, 0.9, 0.0], [0.8, 0.1, 0.2]])
+    >>> [a.tolist() for a in topk_correct(logits, torch.tensor([1, 2]), k=2)]
+    [[True, False], [True, True]]
+    """
+    top = logits.topk(min(k, logits.shape[1]), dim=1).indices
+    hit = top == labels.view(-1, 1)
+    return hit[:, 0].cpu().numpy(), hit.any(dim=1).cpu().numpy()
+
+
 @torch.no_grad()
 def evaluate_accuracy(forward: Callable[[torch.Tensor], torch.Tensor], loader, *, device: str = "cpu",
                       precision: str = "fp32", channels_last: bool = False, progress: bool = False,
@@ -327,11 +353,9 @@ def evaluate_accuracy(forward: Callable[[torch.Tensor], torch.Tensor], loader, *
         labels = labels.to(device)
         with autocast(device, precision):
             logits = forward(images)
-        k = min(5, logits.shape[1])
-        pred = logits.float().topk(k, dim=1).indices
-        hit = pred == labels[:, None]
-        top1 += int(hit[:, 0].sum())
-        top5 += int(hit.any(1).sum())
+        hit1, hit5 = topk_correct(logits.float(), labels)
+        top1 += int(hit1.sum())
+        top5 += int(hit5.sum())
         n += int(labels.shape[0])
     return {"top1": top1 / max(n, 1), "top5": top5 / max(n, 1), "n": n}
 
@@ -427,7 +451,7 @@ class BestModel:
     True
     >>> _ = torch.nn.init.constant_(m.weight, 2.0); best.offer(0.7, 20)
     False
-    >>> best.restore(); float(m.weight), best.images_seen
+    >>> best.restore(); m.weight.item(), best.images_seen
     (1.0, 10)
     """
 

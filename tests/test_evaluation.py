@@ -9,7 +9,8 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from repro.errors import ReproError
-from repro.evaluation import measure, topk_correct
+from repro.evaluation import measure
+from repro.training import topk_correct
 from repro.noise import add_uniform_noise
 from repro.results import Results, decode_bits
 
