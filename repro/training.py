@@ -338,7 +338,7 @@ def topk_correct(logits: torch.Tensor, labels: torch.Tensor, k: int = TOPK) -> t
 
 
 @torch.no_grad()
-def evaluate_accuracy(forward: Callable[[torch.Tensor], torch.Tensor], loader, *, device: str = "cpu",
+def classifier_accuracy(forward: Callable[[torch.Tensor], torch.Tensor], loader, *, device: str = "cpu",
                       precision: str = "fp32", channels_last: bool = False, progress: bool = False,
                       desc: str = "eval") -> dict[str, float]:
     """Top-1 and top-5 accuracy of ``forward`` (images in [0, 1] -> logits) over ``loader``."""

@@ -30,7 +30,7 @@ from repro.pipeline.context import RunContext, fmt_time
 from repro.pipeline.model_files import maybe_compile
 from repro.pipeline.seeds import classifier_seed
 from repro.pipeline.units import STAGED_MODEL, mark_done, reuse_unit
-from repro.training import LoopOptions, Trainer, evaluate_accuracy, make_optimizer
+from repro.training import LoopOptions, Trainer, classifier_accuracy, make_optimizer
 
 
 def model_config(ctx: RunContext, k: str, n_classes: int) -> dict[str, Any]:
@@ -158,7 +158,7 @@ def run_one(ctx: RunContext, k: str) -> dict[str, Any]:
         prior = trainer.prior_elapsed_s
         source = "trained"
     clf.eval()
-    acc = evaluate_accuracy(clf, tests, device=ctx.device, precision=cfg.precision, channels_last=cfg.channels_last,
+    acc = classifier_accuracy(clf, tests, device=ctx.device, precision=cfg.precision, channels_last=cfg.channels_last,
                             progress=ctx.progress, desc=f"test {k}")
     elapsed = prior + time.monotonic() - t0
     summary = {

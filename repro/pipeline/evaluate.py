@@ -53,7 +53,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
             return {"results": str(ctx.results_path), "cached": True}
     if not ctx.is_main:  # no collective calls follow, so the other processes may simply finish
         return {}
-    return _evaluate(ctx, key)
+    return _measure_and_write(ctx, key)
 
 
 def _side_file_intact(ctx: RunContext) -> bool:
@@ -66,7 +66,7 @@ def _side_file_intact(ctx: RunContext) -> bool:
     return True
 
 
-def _evaluate(ctx: RunContext, key: str) -> dict[str, Any]:
+def _measure_and_write(ctx: RunContext, key: str) -> dict[str, Any]:
     cfg = ctx.cfg
     ks = list(cfg.classifiers.keys)
     t0 = time.monotonic()
