@@ -150,6 +150,7 @@ def budgeted_run(tmp_path_factory):
     return out, cmd, env, json.loads((out / "results.json").read_text())
 
 
+@pytest.mark.slow
 def test_a_budgeted_run_records_consistent_decisions(budgeted_run):
     out, _, _, results = budgeted_run
     b = results["budget"]
@@ -179,6 +180,7 @@ def test_a_budgeted_run_records_consistent_decisions(budgeted_run):
     assert "time budget 45.0s:" in (out / "run.log").read_text()
 
 
+@pytest.mark.slow
 def test_a_budgeted_run_reuses_its_finished_units(budgeted_run):
     out, cmd, env, results = budgeted_run
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)

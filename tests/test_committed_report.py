@@ -20,10 +20,7 @@ COMMITTED = {
 
 @pytest.mark.parametrize("name", sorted(COMMITTED))
 def test_rebuilt_report_equals_committed(name, tmp_path):
-    from repro.commands.report import _previous
-    from repro.paper import paper_results
-    from repro.report import build_report
-    from repro.results import Results
+    from repro.cli import main
 
     run = ARTIFACTS / name
     if not (run / "results.json").is_file():
@@ -31,11 +28,13 @@ def test_rebuilt_report_equals_committed(name, tmp_path):
     options = COMMITTED[name]
     copy = tmp_path / name
     shutil.copytree(run, copy, ignore=shutil.ignore_patterns("ckpt", "cache", "claims.*"))
-    previous = _previous(str(ARTIFACTS / options["previous"])) if "previous" in options else None
+    args = ["report", "--out", str(copy)]
+    if "previous" in options:
+        args += ["--previous", str(ARTIFACTS / options["previous"])]
     ceiling_dir = ARTIFACTS / options.get("ceiling", "-")
-    ceiling = Results.from_json(ceiling_dir / "results.json") if (ceiling_dir / "results.json").is_file() else None
-    build_report(Results.from_json(copy / "results.json"), copy, paper=paper_results(), previous=previous,
-                 ceiling=ceiling)
+    if (ceiling_dir / "results.json").is_file():
+        args += ["--ceiling", str(ceiling_dir)]
+    assert main(args) == 0
     for file in ("claims.md", "claims.json", "claims.html"):
         assert (copy / file).read_bytes() == (run / file).read_bytes(), f"artifacts/{name}/{file} differs from a rebuild"
     assert json.loads((run / "claims.json").read_text())["claims"]
@@ -47,6 +46,7 @@ def test_rebuilt_report_equals_committed(name, tmp_path):
 REPLICATE_RUNS = ["artifacts/cpu", "artifacts/cpu-replicates/ft1", "artifacts/cpu-replicates/ft2"]
 
 
+@pytest.mark.slow
 def test_rebuilt_replicates_report_equals_committed(tmp_path, monkeypatch):
     from repro.cli import main
 

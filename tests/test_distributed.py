@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,6 +26,7 @@ def _run(args: list[str]) -> None:
     assert proc.returncode == 0, proc.stderr[-4000:]
 
 
+@pytest.mark.slow
 def test_two_processes_take_the_steps_of_one(tmp_path):
     one, two = tmp_path / "one.pt", tmp_path / "two.pt"
     _run([sys.executable, str(SCRIPT), str(one)])

@@ -33,6 +33,7 @@ def one_classifier_run(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_stops_at_the_cap(one_classifier_run):
     import json
 
@@ -46,6 +47,7 @@ def test_stops_at_the_cap(one_classifier_run):
     assert set(curves["heldout_top1"]) == {"L"} and ft["heldout"]["images"] == 128
 
 
+@pytest.mark.slow
 def test_stops_on_a_plateau(one_classifier_run, monkeypatch):
     """A held-out loss that never improves is a plateau by construction: with patience 1 and one
     allowed cut, the check at 128 images cuts the lr and the check at 256 stops training."""

@@ -79,6 +79,7 @@ def smoke_run(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_end_to_end_smoke_run(smoke_run):
     res = Results.from_json(smoke_run / "results.json")
     raw = res.raw
@@ -116,6 +117,7 @@ def test_end_to_end_smoke_run(smoke_run):
     assert any(not torch.equal(a_s[k], a_v[k]) for k in a_s if k.startswith("decoder."))
 
 
+@pytest.mark.slow
 def test_rerun_skips_finished_stages(smoke_run):
     before = (smoke_run / "results.json").read_bytes()
     # operational settings (threads, checkpoint cadence) are not another configuration
@@ -125,6 +127,7 @@ def test_rerun_skips_finished_stages(smoke_run):
     assert (smoke_run / "results.json").read_bytes() == before
 
 
+@pytest.mark.slow
 def test_a_lost_per_image_file_measures_again(smoke_run, tmp_path):
     """results.json's per-image side file (repro.results) is part of the finished evaluation."""
     out = tmp_path / "run"
@@ -136,6 +139,7 @@ def test_a_lost_per_image_file_measures_again(smoke_run, tmp_path):
     assert Results.from_json(out / "results.json").per_image["A_S"]["L"].shape == (256,)
 
 
+@pytest.mark.slow
 def test_a_changed_setting_reruns_only_what_depends_on_it(smoke_run, tmp_path):
     out = tmp_path / "run"
     shutil.copytree(smoke_run, out)
@@ -168,6 +172,7 @@ def test_a_changed_setting_reruns_only_what_depends_on_it(smoke_run, tmp_path):
     assert _numbers(got) == _numbers(json.loads(results))
 
 
+@pytest.mark.slow
 def test_resume_after_sigkill_matches_an_uninterrupted_run(smoke_run, tmp_path):
     out = tmp_path / "killed"
     args = ("run", "--scale", "smoke", "--out", str(out), "--no-progress", "--classifiers", "L,V")
@@ -215,6 +220,7 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run(smoke_run, tmp_path):
     assert _numbers(got) == _numbers(want)
 
 
+@pytest.mark.slow
 def test_a_damaged_model_file_is_named_with_the_command_that_rebuilds_it(smoke_run, tmp_path):
     out = tmp_path / "run"
     shutil.copytree(smoke_run, out)
@@ -242,6 +248,7 @@ def test_a_damaged_model_file_is_named_with_the_command_that_rebuilds_it(smoke_r
     assert "finetune A_L: done" in proc.stderr, proc.stderr
 
 
+@pytest.mark.slow
 def test_a_model_file_changed_in_place_is_caught_by_its_hash(smoke_run, tmp_path):
     out = tmp_path / "run"
     shutil.copytree(smoke_run, out)
@@ -256,6 +263,7 @@ def test_a_model_file_changed_in_place_is_caught_by_its_hash(smoke_run, tmp_path
         f"with `repro classifiers --scale smoke --out {out} --classifiers V --force` and this run's other options")
 
 
+@pytest.mark.slow
 def test_force_keeps_the_finished_unit_until_its_replacement_is_written(smoke_run, tmp_path):
     out = tmp_path / "run"
     shutil.copytree(smoke_run, out)
@@ -303,20 +311,42 @@ def test_checkpoints_are_atomic_and_weights_only(tmp_path):
 
 
 def test_finetune_check_notices_a_changed_classifier():
-    from repro.guided import changed_entries as _changed
-    from repro.guided import snapshot as _snapshot
+    """GuidedAutoencoder.check_frozen (Sec. 3.3: the classifier is not updated): a training step of the
+    decoder passes it; a changed weight or BatchNorm buffer of the frozen classifier, or of the AE's
+    frozen encoder, makes it raise."""
+    from repro.guided import GuidedAutoencoder
     from repro.models.classifiers import build_classifier
+    from repro.models.segnet import SegNet, SegNetConfig
 
-    clf = build_classifier("V", family="cifar", num_classes=10, width=0.25).freeze()
-    ref = _snapshot(clf)
-    clf.train()  # frozen: stays in eval mode, so BN statistics do not move
-    clf(torch.rand(4, 3, 32, 32))
-    assert _changed(clf, ref) == []
-    bn = next(m for m in clf.modules() if isinstance(m, torch.nn.BatchNorm2d))
-    bn.running_mean += 1
-    assert _changed(clf, ref)
+    def guided() -> GuidedAutoencoder:
+        torch.manual_seed(0)
+        return GuidedAutoencoder(SegNet(SegNetConfig(width=0.0625)),
+                                 build_classifier("V", family="cifar", num_classes=10, width=0.25))
+
+    g = guided().train()  # frozen parts stay in eval mode, so their BN statistics do not move
+    opt = torch.optim.SGD(g.trainable_parameters(), lr=0.1)
+    loss, _ = g.loss(torch.rand(4, 3, 32, 32), torch.randint(0, 10, (4,)))
+    loss.backward()
+    opt.step()
+    g.check_frozen()
+
+    def bn_buffer(m: torch.nn.Module) -> torch.Tensor:
+        return next(b for b in m.modules() if isinstance(b, torch.nn.BatchNorm2d)).running_mean
+
+    def weight(m: torch.nn.Module) -> torch.Tensor:
+        return next(p for name, p in m.named_parameters() if name.endswith("weight"))
+
+    for part, entry in [("classifier", lambda g: bn_buffer(g.classifier)),
+                        ("classifier", lambda g: weight(g.classifier)),
+                        ("the frozen encoder of the AE", lambda g: bn_buffer(g.ae.encoder))]:
+        g = guided()
+        with torch.no_grad():
+            entry(g).add_(1)
+        with pytest.raises(RuntimeError, match=f"^{part} changed during fine-tuning"):
+            g.check_frozen()
 
 
+@pytest.mark.slow
 def test_every_claim_reads_the_smoke_results(smoke_run):
     """The pipeline's results.json carries every section the claim checks read (schema agreement)."""
     from repro.claims import evaluate

@@ -202,10 +202,12 @@ def test_nmi_from_stored_statistics_follows_the_torch_rules():
     x[1], y[1] = 0.5, 0.5  # both constant: 1
     y[2] = 0.5  # one constant: 0
     y[3] = x[3]  # identical: 1
-    from repro.analysis.nmi import _stats
+    from repro.analysis.nmi import NMIAccumulator
 
-    s = _stats(x, y, 8)
+    acc = NMIAccumulator(bins=8, averages=AVERAGES, keep=True)
+    acc.update(x, y)
+    kept = acc.per_image()  # the per-image statistics a run stores
     ref = nmi_all(x, y, bins=8)
     for avg in AVERAGES:
-        got = normalised_mi(s.mi.numpy(), s.hx.numpy(), s.hy.numpy(), avg)
+        got = normalised_mi(kept["intra_mi"].numpy(), kept["h_x"].numpy(), kept["h_recon"].numpy(), avg)
         np.testing.assert_allclose(got, ref[avg].numpy(), rtol=0, atol=1e-12)

@@ -106,6 +106,7 @@ def test_the_fingerprint_follows_the_files_not_their_place_or_times(tmp_path):
     assert source_fingerprint("folder", test) not in (fp, source_fingerprint("folder", moved / "cifar10" / "test"))
 
 
+@pytest.mark.slow
 def test_deleted_test_images_recompute_what_reads_them(tmp_path):
     root = _image_folder(tmp_path / "data", {"train": 12, "test": 4})
     out = tmp_path / "run"

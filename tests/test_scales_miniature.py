@@ -19,8 +19,9 @@ cores (this gpu pretraining on 256 images, measured twice each with two other jo
 on 1 thread, 24.6-28.0 s on 2; see repro.models.classifiers), and these tests must pass on a loaded
 machine.
 
-The paper run with all five torchvision classifiers takes 2-4 minutes and is marked ``slow``; the
-default selection runs L and I (LeNet-5 at 224, the Inception 299 path) in well under a minute. Where
+The runs are marked ``slow`` (left out of plain ``pytest``; ``scripts/test.sh`` runs them): the gpu run
+and the paper run with L and I (LeNet-5 at 224, the Inception 299 path) take about a minute each on a
+loaded machine, the paper run with all five torchvision classifiers 2-4 minutes. Where
 the five-classifier run's time goes (cProfile, 6 test images, 120 s in all): about 50 s of compute at
 full torchvision widths (convolutions 21 s, fully connected layers 11 s, backward 7 s; VGG-16-BN the
 largest part), and about 35 s spent on 1 GB of classifier weights: writing model and training-state
@@ -114,6 +115,7 @@ def cifar_subset(data_root, tmp_path_factory) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_gpu_scale_runs_on_the_cpu_with_bf16_channels_last_and_workers(cifar_subset, tmp_path):
     from repro.config import gpu
 
@@ -246,6 +248,7 @@ def _paper_run(root: Path, out: Path, classifiers: str) -> dict:
     return results
 
 
+@pytest.mark.slow
 def test_paper_scale_runs_on_the_cpu_with_lenet_at_224_and_inception_at_299(imagenet_miniature, tmp_path):
     _paper_run(imagenet_miniature, tmp_path / "paper", "L,I")
 
