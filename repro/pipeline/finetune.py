@@ -77,42 +77,13 @@ def run_one(ctx: RunContext, k: str) -> dict[str, Any]:
         heldout = heldout_source(cfg, ctx.cache, progress=ctx.progress)
     if f.heldout_images is not None:
         heldout = heldout.subset(range(min(f.heldout_images, len(heldout))))
-    check = HeldoutCheck(ae, classifiers, k, heldout, cfg)
-    schedule = PlateauSchedule(optimizer, f.check_every, f.patience, f.factor, max_cuts=f.lr_cuts)
-    best = BestModel(ae)
-    curves: dict[str, Any] = {"images_seen": [], "heldout_loss": [], "lr": [], "heldout_top1": {j: [] for j in classifiers}}
-
-    def record(trainer_images: int) -> float:
-        loss, top1 = check(guided)
-        curves["images_seen"].append(trainer_images)
-        curves["heldout_loss"].append(loss)
-        curves["lr"].append(optimizer.param_groups[0]["lr"])
-        for j, acc in top1.items():
-            curves["heldout_top1"][j].append(acc)
-        best.offer(loss, trainer_images)
-        ctx.info(f"finetune {name}: {trainer_images:,} images, held-out loss {loss:.4f}, top-1 {top1[k]:.4f} "
-                 f"(lr {curves['lr'][-1]:.3g})")  # run.log shows the convergence as it happens
-        return loss
-
-    def after_step(trainer: Trainer, _loss: torch.Tensor) -> None:
-        if trainer.images_seen < schedule.next_check:
-            return
-        schedule.next_check += f.check_every
-        if schedule.check(record(trainer.images_seen)):
-            ctx.info(f"finetune {name}: held-out loss did not improve for {f.patience} checks at "
-                     f"{trainer.images_seen:,} images; lr -> {optimizer.param_groups[0]['lr']:.3g}")
-        if schedule.exhausted:
-            trainer.request_stop(f"plateau after {f.lr_cuts} lr cut(s)")
-
+    rule = ConvergenceRule(ctx, name, k, optimizer, HeldoutCheck(ae, classifiers, k, heldout, cfg), guided)
     trainer = Trainer(
         unit=f"finetune:{name}", key=key, state_path=unit_dir / "state.pt", model=model, optimizer=optimizer,
         compute=compute, dataset=ImageDataset(train, train_transform(cfg, f.augment)), seed=seed, epochs=f.epochs,
         batch_size=f.batch_size, options=LoopOptions.from_context(ctx),
         set_train_mode=model.train,  # only the chosen half of the AE trains; the classifier stays in eval
-        after_step=after_step,
-        extra_state=lambda: {"schedule": schedule.state_dict(), "curves": curves, "best": best.state_dict()},
-        load_extra=lambda extra: (schedule.load_state_dict(extra["schedule"]), curves.update(extra["curves"]),
-                                  best.load_state_dict(extra["best"])),
+        after_step=rule.after_step, extra_state=rule.state_dict, load_extra=rule.load_state_dict,
     )
     budget.attach(ctx, "finetune", name, unit_dir, key, trainer)  # --time-budget: an image cap, the rule inside it
     ctx.info(f"finetune {name}: {f.trainable} of A_S on classifier {k}'s cross-entropy, {len(train):,} images "
@@ -120,33 +91,102 @@ def run_one(ctx: RunContext, k: str) -> dict[str, Any]:
              f"{len(heldout):,} images every {f.check_every:,}, lr x{f.factor:g} after {f.patience} without "
              f"improvement, stop at the plateau after {f.lr_cuts} cut(s)")
     if not trainer.try_resume():
-        schedule.check(record(0))  # A_S itself: the baseline every later check must beat
+        rule.start()
     history = trainer.fit(resume=False)
-    if curves["images_seen"][-1] != trainer.images_seen:  # images since the last check count too
-        record(trainer.images_seen)
-    if trainer.stop_reason == "end of the last epoch":
-        trainer.stop_reason = f"cap of {f.epochs} epoch(s)"
-    best.restore()
+    rule.finish(trainer)
     guided.check_frozen()  # Sec. 3.3: "the parameters of the classifier are not updated"
 
-    elapsed = trainer.prior_elapsed_s + time.monotonic() - t0
-    summary = {
-        "unit": name, "classifier": k, "trainable": f.trainable, "epochs": f.epochs, "images": len(train),
-        "images_seen": trainer.images_seen, "stop_reason": trainer.stop_reason,
-        "best": {"images_seen": best.images_seen, "heldout_loss": best.value,
-                 "heldout_top1": curves["heldout_top1"][k][curves["images_seen"].index(best.images_seen)]},
-        "heldout": {"images": len(heldout), "alone_top1": check.alone, "curves": curves},
-        "train_loss": history["loss"], "train_top1": history["acc"], "lr": history["lr"],
-        "classifier_unchanged": True, "time_s": elapsed,
-        "images_per_s": trainer.images_seen / max(elapsed, 1e-9),
-        **budget.summary_fields(ctx, unit_dir, key),  # with --time-budget: how its cap was sized
-    }
+    summary = _summary(ctx, k, trainer, history, rule, len(train), elapsed=trainer.prior_elapsed_s + time.monotonic() - t0)
     if ctx.is_main:
         save_model_file(unit_dir / STAGED_MODEL, "segnet", asdict(ae.config), ae,
                         meta={"key": key, "unit": name, "classifier": k, "trainable": f.trainable})
     mark_done(ctx, unit_dir, key, summary, {f"finetune:{k}": seed})
     ctx.info(f"finetune {name}: done ({_line(summary)})")
     return summary
+
+
+def _summary(ctx: RunContext, k: str, trainer: Trainer, history: dict[str, Any], rule: "ConvergenceRule",
+             images: int, elapsed: float) -> dict[str, Any]:
+    """What the unit's done.json keeps: the stop, the kept check, the held-out curves, the training record."""
+    f = ctx.cfg.finetune
+    name = ae_name(k)
+    unit_dir = ctx.unit_dir("finetune", name)
+    best, curves = rule.best, rule.curves
+    return {
+        "unit": name, "classifier": k, "trainable": f.trainable, "epochs": f.epochs, "images": images,
+        "images_seen": trainer.images_seen, "stop_reason": trainer.stop_reason,
+        "best": {"images_seen": best.images_seen, "heldout_loss": best.value,
+                 "heldout_top1": curves["heldout_top1"][k][curves["images_seen"].index(best.images_seen)]},
+        "heldout": {"images": rule.check.images, "alone_top1": rule.check.alone, "curves": curves},
+        "train_loss": history["loss"], "train_top1": history["acc"], "lr": history["lr"],
+        "classifier_unchanged": True, "time_s": elapsed,
+        "images_per_s": trainer.images_seen / max(elapsed, 1e-9),
+        **budget.summary_fields(ctx, unit_dir, trainer.key),  # with --time-budget: how its cap was sized
+    }
+
+
+class ConvergenceRule:
+    """Fine-tuning's stop rule (the module docstring): Sec. 3.2's plateau schedule on the held-out
+    cross-entropy, checked every ``finetune.check_every`` images, keeping the best check's weights.
+
+    It records the held-out curves (loss, lr, every classifier's top-1) at each check, logs one line
+    per check to run.log, and travels in the training checkpoint (:meth:`state_dict`), so a resumed
+    run takes the same decisions and keeps the same weights as an uninterrupted one.
+    """
+
+    def __init__(self, ctx: RunContext, name: str, own: str, optimizer: torch.optim.Optimizer,
+                 check: "HeldoutCheck", guided: GuidedAutoencoder) -> None:
+        f = ctx.cfg.finetune
+        self.ctx, self.name, self.own, self.optimizer, self.check, self.guided = ctx, name, own, optimizer, check, guided
+        self.schedule = PlateauSchedule(optimizer, f.check_every, f.patience, f.factor, max_cuts=f.lr_cuts)
+        self.best = BestModel(guided.ae)
+        self.curves: dict[str, Any] = {"images_seen": [], "heldout_loss": [], "lr": [],
+                                       "heldout_top1": {j: [] for j in check.classifiers}}
+
+    def record(self, images_seen: int) -> float:
+        """One check: measure, append to the curves, offer the weights to the best; returns the loss."""
+        loss, top1 = self.check(self.guided)
+        curves = self.curves
+        curves["images_seen"].append(images_seen)
+        curves["heldout_loss"].append(loss)
+        curves["lr"].append(self.optimizer.param_groups[0]["lr"])
+        for j, acc in top1.items():
+            curves["heldout_top1"][j].append(acc)
+        self.best.offer(loss, images_seen)
+        self.ctx.info(f"finetune {self.name}: {images_seen:,} images, held-out loss {loss:.4f}, "
+                      f"top-1 {top1[self.own]:.4f} (lr {curves['lr'][-1]:.3g})")  # convergence as it happens
+        return loss
+
+    def start(self) -> None:
+        """The check before any step: A_S itself, the baseline every later check must beat."""
+        self.schedule.check(self.record(0))
+
+    def after_step(self, trainer: Trainer, _loss: torch.Tensor) -> None:
+        f = self.ctx.cfg.finetune
+        if trainer.images_seen < self.schedule.next_check:
+            return
+        self.schedule.next_check += f.check_every
+        if self.schedule.check(self.record(trainer.images_seen)):
+            self.ctx.info(f"finetune {self.name}: held-out loss did not improve for {f.patience} checks at "
+                          f"{trainer.images_seen:,} images; lr -> {self.optimizer.param_groups[0]['lr']:.3g}")
+        if self.schedule.exhausted:
+            trainer.request_stop(f"plateau after {f.lr_cuts} lr cut(s)")
+
+    def finish(self, trainer: Trainer) -> None:
+        """A last check on the images since the previous one, the stop reason in words, the best weights back."""
+        if self.curves["images_seen"][-1] != trainer.images_seen:  # images since the last check count too
+            self.record(trainer.images_seen)
+        if trainer.stop_reason == "end of the last epoch":
+            trainer.stop_reason = f"cap of {self.ctx.cfg.finetune.epochs} epoch(s)"
+        self.best.restore()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"schedule": self.schedule.state_dict(), "curves": self.curves, "best": self.best.state_dict()}
+
+    def load_state_dict(self, extra: dict[str, Any]) -> None:
+        self.schedule.load_state_dict(extra["schedule"])
+        self.curves.update(extra["curves"])
+        self.best.load_state_dict(extra["best"])
 
 
 def _line(s: dict[str, Any]) -> str:
@@ -170,6 +210,7 @@ class HeldoutCheck:
         self.loader = make_loader(ImageDataset(shard, eval_transform(cfg)), cfg.evaluate.batch_size,
                                   num_workers=cfg.data.num_workers, device=str(ae_device(ae)))
         self.ae, self.classifiers, self.own, self.cfg = ae, classifiers, own, cfg
+        self.images = len(heldout)  # all of them, though under torchrun each process reads its shard
         self.alone = self._measure(lambda x: x)[1]
 
     @torch.no_grad()
