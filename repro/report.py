@@ -179,6 +179,7 @@ class ReportContext:
     payload: dict[str, Any] = field(default_factory=dict)  # extra entries of claims.json
     previous: dict[str, Any] | None = None  # claims.json of the same scale under an earlier protocol
     ceiling: Results | None = None  # a diagnostic run with both halves of the AE fine-tuned
+    widths: list[dict[str, Any]] = field(default_factory=list)  # ceiling.json records: A_S at other widths
     replicates: dict[str, Any] | None = None  # {"names", "per_run"}: results is their pooled ReplicateResults
 
     @property
@@ -398,6 +399,34 @@ def ceiling_section(ctx: ReportContext) -> list[Section]:
                                  "share of A_S's loss won back (decoder)", "(both)"], rows))]
 
 
+def width_section(ctx: ReportContext) -> list[Section]:
+    """A_S's quality against its width (``repro ceiling`` records, :mod:`repro.ceiling`): decoder-only
+    fine-tuning starts from A_S∘i and no decoder gives back more than i alone, so the part of the gap
+    that a wider A_S closes is what the frozen encoder's width costs this scale. Numbers only: which
+    width a scale uses is its config's decision, with its reasons."""
+    if not ctx.widths:
+        return []
+    ours = ctx.results
+    ks = [k for k in ours.classifiers if all(k in w["test"]["top1"][PRETRAINED_AE] for w in ctx.widths)]
+    if not ks:
+        return []
+    rows = [["i alone", "", ""] + [_pct(ours.top1[ALONE][k]) for k in ks]]
+    for w in sorted(ctx.widths, key=lambda w: w["ae_width"]):
+        val = w["pretrain"]["val_mse"]
+        rows.append([f"A_S at width {w['ae_width']:g}", "" if val is None else f"{val:.5f}", f"{w['test']['mse']:.5f}"]
+                    + [_pct(w["test"]["top1"][PRETRAINED_AE][k]) for k in ks])
+    dec = [a for a in (ae_name(k) for k in ks) if a in ours.top1]
+    if len(dec) == len(ks):
+        rows.append(["A_i∘i (this run, decoder)", "", ""] + [_pct(ours.top1[ae_name(k)][k]) for k in ks])
+    return [Section("A_S against its width",
+                    "Top-1 (%) on the test set of each classifier on A_S's reconstructions, for A_S pre-trained "
+                    "at each width under this scale's pre-training recipe and measured against this run's "
+                    "classifiers (`repro ceiling`, `scripts/ceiling_width.sh`); MSE: pre-training's held-out "
+                    "validation MSE of the kept check, and the test MSE. Decoder-only fine-tuning starts from "
+                    "A_S∘i, and no decoder gives back more than i alone.\n\n"
+                    + _md_table(["", "val MSE", "test MSE", *ks], rows))]
+
+
 def lattice_section(ctx: ReportContext) -> list[Section]:
     from repro.analysis.lattice import build_lattice, context_at, stable_intervals
     from repro.claims.cross import middle_intervals
@@ -494,6 +523,7 @@ SECTION_BUILDERS: list[SectionBuilder] = [
     grid_heatmap_section,
     finetune_section,
     ceiling_section,
+    width_section,
     lattice_section,
     noise_section,
     nmi_section,
@@ -506,18 +536,20 @@ SECTION_BUILDERS: list[SectionBuilder] = [
 
 def build_report(results: Results, out_dir: str | Path, paper: Results | None = None, title: str | None = None,
                  resamples: int | None = None, previous: dict[str, Any] | None = None,
-                 ceiling: Results | None = None, replicates: dict[str, Any] | None = None) -> dict[str, Any]:
+                 ceiling: Results | None = None, replicates: dict[str, Any] | None = None,
+                 widths: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Evaluate every claim on ``results`` and write claims.md / claims.json / claims.html to ``out_dir``.
 
     ``previous``: the claims.json of the same scale under an earlier protocol (with optional "label" and
     "note"), shown beside today's verdicts; ``ceiling``: a diagnostic run fine-tuning both AE halves;
-    ``replicates``: {"names", "per_run"} of the runs pooled into ``results`` (repro.replicates)."""
+    ``replicates``: {"names", "per_run"} of the runs pooled into ``results`` (repro.replicates);
+    ``widths``: ``repro ceiling`` records of A_S at other widths (:func:`repro.ceiling.read_ceiling`)."""
     out = Path(out_dir)
     kwargs = {} if resamples is None else {"resamples": resamples}
     verdicts = sort_by_section(evaluate(results, **kwargs))
     is_paper = is_paper_tables(results)
     ctx = ReportContext(results, paper, out, verdicts, paper_consistency() if is_paper else [], is_paper,
-                        previous=previous, ceiling=ceiling, replicates=replicates)
+                        previous=previous, ceiling=ceiling, replicates=replicates, widths=widths or [])
     try:
         ctx.grid = cross_grid(results)
     except NotMeasured:

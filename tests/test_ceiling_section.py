@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
+
 from repro.report import ceiling_section
 from repro.results import Results
 
@@ -33,3 +35,68 @@ def test_a_diagnostic_that_kept_a_s_measures_no_ceiling():
 
 def test_no_ceiling_run_no_section():
     assert ceiling_section(SimpleNamespace(results=OURS, ceiling=None)) == []
+
+
+# --- A_S against its width (repro ceiling) ---------------------------------------------------------
+
+def _width_record(width: float, through: dict[str, float], alone: dict[str, float] | None = None) -> dict:
+    alone = alone or {"A": 0.66, "V": 0.76}
+    return {"ae_width": width, "classifiers": list(alone), "pretrain": {"val_mse": 0.003},
+            "test": {"n": 100, "mse": 0.004, "top1": {"none": alone, "A_S": through}}}
+
+
+def test_width_rows_are_the_records_numbers_in_width_order():
+    from repro.report import width_section
+
+    ctx = SimpleNamespace(results=OURS, widths=[_width_record(1.0, {"A": 0.63, "V": 0.71}),
+                                                _width_record(0.5, {"A": 0.60, "V": 0.67})])
+    (section,) = width_section(ctx)
+    lines = section.markdown.splitlines()
+    rows = [line for line in lines if line.startswith("| A_S at width") or line.startswith("| i alone")]
+    assert [r.split("|")[1].strip() for r in rows] == ["i alone", "A_S at width 0.5", "A_S at width 1"]
+    assert "63.00" in rows[2] and "71.00" in rows[2] and "60.00" in rows[1]
+    assert width_section(SimpleNamespace(results=OURS, widths=[])) == []
+
+
+def test_a_width_record_of_other_classifiers_is_refused(tmp_path):
+    import json
+
+
+    from repro.ceiling import CEILING_FILE, read_ceiling
+    from repro.errors import ReproError
+
+    (tmp_path / CEILING_FILE).write_text(json.dumps(_width_record(1.0, {"A": 0.6, "V": 0.7}, {"A": 0.5, "V": 0.76})))
+    with pytest.raises(ReproError, match="other classifiers or test images.*A 0.5000 vs 0.6600"):
+        read_ceiling(tmp_path, OURS)
+    (tmp_path / CEILING_FILE).write_text(json.dumps(_width_record(1.0, {"A": 0.6, "V": 0.7})))
+    assert read_ceiling(tmp_path, OURS)["ae_width"] == 1.0
+    (tmp_path / CEILING_FILE).write_text("{}")
+    with pytest.raises(ReproError, match="not a record written by `repro ceiling`"):
+        read_ceiling(tmp_path, OURS)
+    with pytest.raises(ReproError, match="no ceiling.json there"):
+        read_ceiling(tmp_path / "elsewhere", OURS)
+
+
+@pytest.mark.slow
+def test_repro_ceiling_measures_the_classifier_as_its_stage_did(tmp_path):
+    """End to end at the smoke scale: i alone in ceiling.json is the classifier stage's own test top-1
+    (the same images, the same model), and the record names A_S's width."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run([sys.executable, "-m", "repro.cli", "ceiling", "--scale", "smoke", "--classifiers", "L",
+                    "--out", str(tmp_path), "--no-progress"], cwd=root, env=env, check=True, capture_output=True)
+    record = json.loads((tmp_path / "ceiling.json").read_text())
+    (done,) = (tmp_path / "ckpt" / "classifiers" / "L").glob("*/done.json")
+    assert record["test"]["top1"]["none"]["L"] == json.loads(done.read_text())["summary"]["top1"]
+    assert record["ae_width"] == 0.125 and record["test"]["n"] == 256
+    assert 0.0 <= record["test"]["top1"]["A_S"]["L"] <= 1.0 and record["test"]["mse"] > 0
+    other = subprocess.run([sys.executable, "-m", "repro.cli", "ceiling", "--scale", "smoke", "--classifiers", "L",
+                            "--out", str(tmp_path), "--set", "ae.width=0.25", "--no-progress"], cwd=root, env=env,
+                           capture_output=True, text=True)
+    assert other.returncode == 2 and "another configuration (ae.width 0.125 -> 0.25)" in other.stderr

@@ -19,12 +19,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "earlier protocol: its verdicts are shown beside this run's")
     p.add_argument("--ceiling", metavar="DIR", help="a run folder of the same scale whose AEs fine-tuned both halves "
                    "(--trainable both): the report states how much of A_S's loss any fine-tuning can win back")
+    p.add_argument("--widths", nargs="+", metavar="DIR", help="folders written by `repro ceiling` for A_S at other "
+                   "widths, measured against this run's classifiers: the report shows A_S's quality against its width")
     p.add_argument("--resamples", type=int, metavar="N", help="with --runs: bootstrap resamples (default: "
                    "repro.claims.tolerances.BOOTSTRAP_RESAMPLES)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from repro.ceiling import read_ceiling
     from repro.paper import paper_results
     from repro.paths import ensure_writable_dir
     from repro.report import build_report
@@ -38,8 +41,10 @@ def run(args: argparse.Namespace) -> int:
     paper = paper_results()
     results = paper if args.paper else Results.from_json(out / "results.json")  # validated against its schema
     ensure_writable_dir(out, "--out")  # before the claims are evaluated, not after
+    widths = [read_ceiling(d, results) for d in args.widths or []]
     payload = build_report(results, out, paper=paper, previous=_previous(args.previous),
-                           ceiling=Results.from_json(Path(args.ceiling) / "results.json") if args.ceiling else None)
+                           ceiling=Results.from_json(Path(args.ceiling) / "results.json") if args.ceiling else None,
+                           widths=widths)
     verdicts = [c["verdict"] for c in payload["claims"]]
     held = sum(v.startswith("holds") for v in verdicts)
     print(f"{out / 'claims.md'}: {held} of {len(verdicts)} claims hold ({sum(v == 'not measured' for v in verdicts)} not measured)")

@@ -13,7 +13,7 @@ from repro.config import OPERATIONAL_FIELDS, RunConfig
 from repro.errors import ReproError
 
 
-def check_results_config(cfg: RunConfig) -> None:
+def check_results_config(cfg: RunConfig, file: str = "results.json") -> None:
     """Refuse, before any work, to overwrite the finished run in ``--out`` with another configuration.
 
     results.json, claims.* and figures/ describe one configuration; its units would survive (they are
@@ -24,7 +24,7 @@ def check_results_config(cfg: RunConfig) -> None:
     from repro.checkpoint import read_json
 
     out = cfg.out_dir
-    path = out / "results.json"
+    path = out / file  # results.json, or another run-level record (repro ceiling's ceiling.json)
     if not path.exists():
         return
     old = read_json(path)

@@ -1,0 +1,103 @@
+"""What an A_S can give back at most: the measurement behind the report's ceiling section (Sec. 3.3).
+
+Decoder-only fine-tuning (the paper's method) starts from A_S and keeps its best held-out check, whose
+first is A_S itself; no decoder gives a classifier more than the images themselves. So, for classifier
+i, A_S∘i and i alone bracket what A_i∘i can reach, and what the frozen encoder keeps decides where in
+that bracket the ceiling lies. :func:`autoencoder_accuracy` measures one AE against a run's
+classifiers on the test set: top-1/top-5 of i alone and of AE∘i, and the AE's reconstruction MSE.
+``repro ceiling`` (:mod:`repro.commands.ceiling`) runs it on the A_S of a configuration, e.g. one
+pre-trained at another width (``--set ae.width=1.0``), and writes ``<out>/ceiling.json``; ``repro
+report --widths DIR...`` shows A_S's quality against its width beside the run's own.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from repro.errors import ReproError
+from repro.results import ALONE, PRETRAINED_AE
+
+if TYPE_CHECKING:  # pragma: no cover - torch is imported where it is used: `repro report` reads records without it
+    import torch
+    from torch import nn
+
+    from repro.results import Results
+
+CEILING_FILE = "ceiling.json"
+
+
+def autoencoder_accuracy(ae: "nn.Module", classifiers: Mapping[str, "nn.Module"],
+                         loader: Iterable[tuple["torch.Tensor", "torch.Tensor"]], *, device: str = "cpu",
+                         precision: str = "fp32", channels_last: bool = False) -> dict[str, Any]:
+    """Test top-1/top-5 of every classifier alone and on ``ae``'s reconstructions, and ``ae``'s MSE.
+
+    The models are put in eval mode (the evaluation's protocol); each batch is reconstructed once and
+    read by every classifier. Keys follow results.json: ``top1[ALONE][k]``, ``top1[PRETRAINED_AE][k]``.
+
+    >>> import torch
+    >>> from torch import nn
+    >>> ident = nn.Identity()
+    >>> clf = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
+    >>> _ = nn.init.constant_(clf[1].weight, 0.0); _ = nn.init.constant_(clf[1].bias, 0.0)
+    >>> clf[1].bias.data[1] = 1.0  # always class 1
+    >>> out = autoencoder_accuracy(ident, {"k": clf}, [(torch.zeros(3, 1, 2, 2), torch.tensor([1, 1, 0]))])
+    >>> out["n"], out["top1"][ALONE]["k"], out["top1"][PRETRAINED_AE]["k"], out["mse"]
+    (3, 0.6666666666666666, 0.6666666666666666, 0.0)
+    """
+    import torch
+
+    with torch.inference_mode():
+        return _measure(ae, classifiers, loader, device, precision, channels_last)
+
+
+def _measure(ae, classifiers, loader, device: str, precision: str, channels_last: bool) -> dict[str, Any]:
+    from repro.training import autocast, to_device, topk_correct
+
+    for model in (ae, *classifiers.values()):
+        model.eval()
+    hits = {which: {k: [0, 0] for k in classifiers} for which in (ALONE, PRETRAINED_AE)}
+    n, squared, values = 0, 0.0, 0
+    for images, labels in loader:
+        x = to_device(images, device, channels_last)
+        y = labels.to(device)
+        with autocast(device, precision):
+            rec = ae(x)
+            for which, inp in ((ALONE, x), (PRETRAINED_AE, rec)):
+                for k, clf in classifiers.items():
+                    c1, c5 = topk_correct(clf(inp).float(), y)
+                    hits[which][k][0] += int(c1.sum())
+                    hits[which][k][1] += int(c5.sum())
+        squared += float(((rec.float() - x.float()) ** 2).sum())
+        values += x.numel()
+        n += int(y.shape[0])
+    return {"n": n, "mse": squared / max(values, 1),
+            "top1": {w: {k: h[0] / max(n, 1) for k, h in per.items()} for w, per in hits.items()},
+            "top5": {w: {k: h[1] / max(n, 1) for k, h in per.items()} for w, per in hits.items()}}
+
+
+def read_ceiling(folder: str | Path, results: "Results") -> dict[str, Any]:
+    """The ``repro ceiling`` record in ``folder``, checked against the run it is shown beside: the same
+    classifiers on the same test images, so each classifier alone scores exactly what the run measured."""
+    import json
+
+    path = Path(folder) / CEILING_FILE
+    try:
+        record = json.loads(path.read_text())
+        test, ae_width = record["test"], float(record["ae_width"])
+        alone, through = test["top1"][ALONE], test["top1"][PRETRAINED_AE]
+        _ = record["pretrain"]["val_mse"], float(test["mse"])  # present, or the record is not one
+    except FileNotFoundError:
+        raise ReproError(f"--widths {folder}: no {CEILING_FILE} there (run `repro ceiling --out {folder}`)") from None
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ReproError(f"--widths {folder}: {path} is not a record written by `repro ceiling` ({err})") from None
+    ours = results.top1.get(ALONE, {})
+    differ = [k for k in alone if k in ours and not math.isclose(alone[k], ours[k], rel_tol=0, abs_tol=1e-9)]
+    if differ or set(alone) != set(through):
+        shown = ", ".join(f"{k} {alone[k]:.4f} vs {ours[k]:.4f}" for k in differ)
+        raise ReproError(f"--widths {folder}: {path} was measured with other classifiers or test images than this run "
+                         f"(i alone: {shown or 'classifier sets differ'})")
+    record["ae_width"] = ae_width
+    return record
