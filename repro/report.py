@@ -418,13 +418,37 @@ def width_section(ctx: ReportContext) -> list[Section]:
     dec = [a for a in (ae_name(k) for k in ks) if a in ours.top1]
     if len(dec) == len(ks):
         rows.append(["A_i∘i (this run, decoder)", "", ""] + [_pct(ours.top1[ae_name(k)][k]) for k in ks])
+    width = ((ours.raw.get("provenance") or {}).get("config") or {}).get("ae", {}).get("width")
+    own = next((w for w in ctx.widths if w["ae_width"] == width), None)
+    if own is not None:  # the share of A_S's loss (i - A_S∘i at this run's width) another width removes
+        for w in sorted(ctx.widths, key=lambda w: w["ae_width"]):
+            if w is own:
+                continue
+            rows.append([f"gap closed by width {w['ae_width']:g}", "", ""]
+                        + [_closed(ours.top1[ALONE][k], own["test"]["top1"][PRETRAINED_AE][k],
+                                   w["test"]["top1"][PRETRAINED_AE][k]) for k in ks])
+    below = [k for k in ks if ae_name(k) in ours.top1 and ours.top1[ae_name(k)][k] < ours.top1[ALONE][k]]
+    reading = (f" At this run's width, A_i∘i stays below i alone for {', '.join(below)}: the claims that need A_i∘i "
+               "to reach or pass i (table1.ai_recovers, table1.ai_surpasses_most, noise.ai_above) cannot hold for "
+               "them at this width." if below else "")
     return [Section("A_S against its width",
                     "Top-1 (%) on the test set of each classifier on A_S's reconstructions, for A_S pre-trained "
                     "at each width under this scale's pre-training recipe and measured against this run's "
                     "classifiers (`repro ceiling`, `scripts/ceiling_width.sh`); MSE: pre-training's held-out "
                     "validation MSE of the kept check, and the test MSE. Decoder-only fine-tuning starts from "
-                    "A_S∘i, and no decoder gives back more than i alone.\n\n"
+                    "A_S∘i, and no decoder gives back more than i alone; 'gap closed' is the share of this run's "
+                    "A_S loss (i alone - A_S∘i) that A_S at the other width does not lose." + reading + "\n\n"
                     + _md_table(["", "val MSE", "test MSE", *ks], rows))]
+
+
+def _closed(alone: float, own: float, other: float) -> str:
+    """The share of the gap ``alone - own`` that ``other`` closes (negative: it loses more).
+
+    >>> _closed(0.70, 0.60, 0.65), _closed(0.70, 0.60, 0.55), _closed(0.6, 0.6, 0.7)
+    ('50%', '-50%', '')
+    """
+    gap = alone - own
+    return f"{(other - own) / gap:.0%}" if gap > 0 else ""
 
 
 def lattice_section(ctx: ReportContext) -> list[Section]:

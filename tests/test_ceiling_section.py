@@ -100,3 +100,16 @@ def test_repro_ceiling_measures_the_classifier_as_its_stage_did(tmp_path):
                             "--out", str(tmp_path), "--set", "ae.width=0.25", "--no-progress"], cwd=root, env=env,
                            capture_output=True, text=True)
     assert other.returncode == 2 and "another configuration (ae.width 0.125 -> 0.25)" in other.stderr
+
+
+def test_the_gap_a_wider_a_s_closes_is_measured_against_this_runs_width():
+    from repro.report import width_section
+
+    ours = Results(source="cpu", classifiers=["A", "V"], top1=OURS.top1,
+                   raw={"provenance": {"config": {"ae": {"width": 0.5}}}})
+    ctx = SimpleNamespace(results=ours, widths=[_width_record(0.5, {"A": 0.60, "V": 0.67}),
+                                                _width_record(1.0, {"A": 0.63, "V": 0.76})])
+    (section,) = width_section(ctx)
+    closed = next(line for line in section.markdown.splitlines() if line.startswith("| gap closed by width 1"))
+    assert "50%" in closed and "100%" in closed  # A: 3 of 6 points; V: all 9
+    assert "A_i∘i stays below i alone for A, V" in section.markdown  # 0.64 < 0.66 and 0.72 < 0.76
