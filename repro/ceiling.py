@@ -31,11 +31,12 @@ CEILING_FILE = "ceiling.json"
 
 def autoencoder_accuracy(ae: "nn.Module", classifiers: Mapping[str, "nn.Module"],
                          loader: Iterable[tuple["torch.Tensor", "torch.Tensor"]], *, device: str = "cpu",
-                         precision: str = "fp32", channels_last: bool = False) -> dict[str, Any]:
+                         precision: str = "fp32") -> dict[str, Any]:
     """Test top-1/top-5 of every classifier alone and on ``ae``'s reconstructions, and ``ae``'s MSE.
 
-    The models are put in eval mode (the evaluation's protocol); each batch is reconstructed once and
-    read by every classifier. Keys follow results.json: ``top1[ALONE][k]``, ``top1[PRETRAINED_AE][k]``.
+    The evaluate stage's own accuracy measurement (:class:`repro.evaluation.AccuracyGrid`, eval mode,
+    each batch reconstructed once and read by every classifier), for one AE without the rest of the
+    evaluation. Keys follow results.json: ``top1[ALONE][k]``, ``top1[PRETRAINED_AE][k]``.
 
     >>> import torch
     >>> from torch import nn
@@ -47,35 +48,26 @@ def autoencoder_accuracy(ae: "nn.Module", classifiers: Mapping[str, "nn.Module"]
     >>> out["n"], out["top1"][ALONE]["k"], out["top1"][PRETRAINED_AE]["k"], out["mse"]
     (3, 0.6666666666666666, 0.6666666666666666, 0.0)
     """
+    import functools
+
     import torch
 
-    with torch.inference_mode():
-        return _measure(ae, classifiers, loader, device, precision, channels_last)
+    from repro.evaluation import AccuracyGrid, Batch, eval_mode, batch_on_device
+    from repro.training import autocast
 
-
-def _measure(ae, classifiers, loader, device: str, precision: str, channels_last: bool) -> dict[str, Any]:
-    from repro.training import autocast, to_device, topk_correct
-
-    for model in (ae, *classifiers.values()):
-        model.eval()
-    hits = {which: {k: [0, 0] for k in classifiers} for which in (ALONE, PRETRAINED_AE)}
+    autocasting = functools.partial(autocast, device, precision)
+    grid = AccuracyGrid(classifiers, [PRETRAINED_AE], autocasting)
     n, squared, values = 0, 0.0, 0
-    for images, labels in loader:
-        x = to_device(images, device, channels_last)
-        y = labels.to(device)
-        with autocast(device, precision):
-            rec = ae(x)
-            for which, inp in ((ALONE, x), (PRETRAINED_AE, rec)):
-                for k, clf in classifiers.items():
-                    c1, c5 = topk_correct(clf(inp).float(), y)
-                    hits[which][k][0] += int(c1.sum())
-                    hits[which][k][1] += int(c5.sum())
-        squared += float(((rec.float() - x.float()) ** 2).sum())
-        values += x.numel()
-        n += int(y.shape[0])
-    return {"n": n, "mse": squared / max(values, 1),
-            "top1": {w: {k: h[0] / max(n, 1) for k, h in per.items()} for w, per in hits.items()},
-            "top5": {w: {k: h[1] / max(n, 1) for k, h in per.items()} for w, per in hits.items()}}
+    with eval_mode([ae, *classifiers.values()]), torch.inference_mode():
+        for batch in loader:
+            x, y = batch_on_device(batch, torch.device(device))
+            with autocasting():
+                rec = ae(x).float()
+            grid.update(Batch(x, y, n, {PRETRAINED_AE: rec}))
+            squared += float(((rec - x) ** 2).sum())
+            values += x.numel()
+            n += x.shape[0]
+    return {"n": n, "mse": squared / max(values, 1), **grid.result()["accuracy"]}
 
 
 def read_ceiling(folder: str | Path, results: "Results") -> dict[str, Any]:

@@ -57,7 +57,7 @@ PER_IMAGE_ENCODING = ("correctness: base64 of numpy.packbits(correct, bitorder='
 
 
 @contextlib.contextmanager
-def _eval_mode(modules: Iterable[nn.Module]):
+def eval_mode(modules: Iterable[nn.Module]):
     """Put modules in eval mode for the block and give them back their own train/eval flags after."""
     saved = [(m, [(sub, sub.training) for sub in m.modules()]) for m in modules]
     try:
@@ -329,9 +329,9 @@ def measure(
         measurements.append(Fig3Panel(fig3_index, figures_dir))
 
     n_seen = 0
-    with _eval_mode(models), torch.inference_mode():
+    with eval_mode(models), torch.inference_mode():
         for batch in _progress(loader, progress, "evaluate"):
-            x, y = _on_device(batch, device)
+            x, y = batch_on_device(batch, device)
             with precision():
                 # Each AE's reconstruction once per batch, shared by every measurement.
                 recons = {name: ae(x).float() for name, ae in aes.items()}
@@ -360,7 +360,7 @@ def _check_settings(classifiers: Mapping[str, nn.Module], fine_tuned: Mapping[st
     return levels
 
 
-def _on_device(batch: Sequence[Any], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+def batch_on_device(batch: Sequence[Any], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """A loader's (images, labels) as float32 images and labels on ``device``."""
     images, labels = batch[0], batch[1]
     if not torch.is_floating_point(images) or images.ndim != 4:

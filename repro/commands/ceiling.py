@@ -21,42 +21,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from repro.commands.pipeline import config_from_args, limit_openmp_spinning
-
-    limit_openmp_spinning()
-    import json
-    import time
-
-    cfg = config_from_args(args)
-    if args.print_config:
-        print(json.dumps(cfg.to_dict(), indent=2))
-        return 0
-    from repro.data import check_available
-    from repro.pipeline.context import fmt_time, log_error, setup, teardown
+    from repro.ceiling import CEILING_FILE
+    from repro.commands.pipeline import run as run_pipeline
     from repro.pipeline.stage_names import CLASSIFIERS, PRETRAIN
-    from repro.pipeline.stages import run_stages
 
-    if not (args.force or args.replace):
-        from repro.ceiling import CEILING_FILE
-        from repro.pipeline.config_guard import check_results_config
+    def after(ctx) -> None:
+        record = measure_and_write(ctx)
+        ctx.info(f"ceiling: {_line(record)}; wrote {ctx.out / CEILING_FILE}")
 
-        check_results_config(cfg, CEILING_FILE)  # a record of another width is never silently replaced
-    check_available(cfg)
-    ctx = setup(cfg, progress=not args.no_progress, force={PRETRAIN, CLASSIFIERS} if args.force else set())
-    t0 = time.monotonic()
-    try:
-        ctx.info("command: repro ceiling")
-        run_stages(ctx, (PRETRAIN, CLASSIFIERS))
-        if ctx.is_main:
-            record = measure_and_write(ctx)
-            ctx.info(f"ceiling: {_line(record)}; wrote {ctx.out / 'ceiling.json'}")
-        ctx.info(f"finished in {fmt_time(time.monotonic() - t0)}; outputs in {ctx.out}")
-    except BaseException as err:
-        log_error(ctx, err)
-        raise
-    finally:
-        teardown(ctx)
-    return 0
+    # a record of another width is never silently replaced (record=)
+    return run_pipeline(args, (PRETRAIN, CLASSIFIERS), command="ceiling", record=CEILING_FILE, after=after)
 
 
 def measure_and_write(ctx) -> dict:
@@ -77,8 +51,7 @@ def measure_and_write(ctx) -> dict:
     classifiers = {k: load_classifier(ctx.unit_dir("classifiers", k) / "model.pt", ctx.device).freeze()
                    for k in cfg.classifiers.keys}
     loader = eval_loader(cfg, ctx.cache, ctx.device, progress=ctx.progress)
-    measured = autoencoder_accuracy(ae, classifiers, loader, device=ctx.device, precision=cfg.precision,
-                                    channels_last=cfg.channels_last)
+    measured = autoencoder_accuracy(ae, classifiers, loader, device=ctx.device, precision=cfg.precision)
     pre = (read_json(ctx.unit_dir("pretrain") / "done.json") or {}).get("summary", {})
     record = {
         "ae_width": cfg.ae.width,

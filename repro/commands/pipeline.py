@@ -11,6 +11,7 @@ that ended a run. Several processes: ``torchrun --nproc_per_node=N -m repro.cli 
 from __future__ import annotations
 
 import argparse
+from typing import Any, Callable
 
 from repro.pipeline.stage_names import CLASSIFIERS, EVALUATE, FINETUNE, PRETRAIN, STAGE_NAMES
 
@@ -94,7 +95,13 @@ def limit_openmp_spinning() -> None:
     os.environ.setdefault("GOMP_SPINCOUNT", "10000")
 
 
-def run(args: argparse.Namespace, stages: tuple[str, ...]) -> int:
+def run(args: argparse.Namespace, stages: tuple[str, ...], *, command: str | None = None,
+        record: str | None = None, after: Callable[[Any], None] | None = None) -> int:
+    """Run ``stages`` under one run context (log, resume, the error that ends it in run.log).
+
+    Another command built on the stages (``repro ceiling``) names itself (``command``), the run-level
+    file it writes (``record``: a finished one of another configuration is not replaced) and what it
+    does after them on the main process (``after(ctx)``)."""
     limit_openmp_spinning()
     import json
     import time
@@ -108,8 +115,11 @@ def run(args: argparse.Namespace, stages: tuple[str, ...]) -> int:
     from repro.pipeline.context import fmt_time, log_error, setup, teardown
     from repro.pipeline.stages import run_stages
 
-    if EVALUATE in stages and not (args.force or args.replace):
-        check_results_config(cfg)  # before anything is written, run.log included
+    if not (args.force or args.replace):  # before anything is written, run.log included
+        if EVALUATE in stages:
+            check_results_config(cfg)
+        if record is not None:
+            check_results_config(cfg, record)
     check_available(cfg)  # a missing data set is reported before anything is written
     if CLASSIFIERS in stages:  # your own classifiers: a spec that cannot work fails here, not after pretraining
         from repro.pipeline.classifiers import check_extras
@@ -118,10 +128,12 @@ def run(args: argparse.Namespace, stages: tuple[str, ...]) -> int:
     ctx = setup(cfg, progress=not args.no_progress, force=set(stages) if args.force else set())
     t0 = time.monotonic()
     try:
-        ctx.info(f"command: repro {' '.join(stages) if len(stages) == 1 else 'run'}")
+        ctx.info(f"command: repro {command or (' '.join(stages) if len(stages) == 1 else 'run')}")
         run_stages(ctx, stages)
         if EVALUATE in stages and ctx.is_main:
             write_claims_report(ctx)
+        if after is not None and ctx.is_main:
+            after(ctx)
         ctx.info(f"finished {', '.join(stages)} in {fmt_time(time.monotonic() - t0)}; outputs in {ctx.out}")
         from repro.budget import log_total
 
