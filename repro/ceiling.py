@@ -93,3 +93,43 @@ def read_ceiling(folder: str | Path, results: "Results") -> dict[str, Any]:
                          f"(i alone: {shown or 'classifier sets differ'})")
     record["ae_width"] = ae_width
     return record
+
+
+def read_width_run(folder: str | Path, results: "Results") -> "Results":
+    """The results.json of a run in ``folder`` whose A_S has another width and whose AEs were fine-tuned
+    against the same classifiers as ``results`` (``scripts/ceiling_width_finetune.sh``), checked as
+    :func:`read_ceiling` checks a record: i alone scores exactly what the run measured. Its width is
+    ``run_width(...)`` of the returned results."""
+    from repro.results import Results
+
+    path = Path(folder) / "results.json"
+    if not path.is_file():
+        raise ReproError(f"--width-runs {folder}: no results.json there (run `repro run --out {folder}`)")
+    return check_width_run(Results.from_json(path), results, folder)
+
+
+def check_width_run(run: "Results", results: "Results", folder: str | Path) -> "Results":
+    """``run`` if it records its width and shares classifiers with ``results`` that score exactly the same
+    alone (:func:`read_width_run`'s check); otherwise a ReproError naming ``folder``."""
+    path = Path(folder) / "results.json"
+    if run_width(run) is None:
+        raise ReproError(f"--width-runs {folder}: {path} records no ae.width in its provenance")
+    ours, theirs = results.top1.get(ALONE, {}), run.top1.get(ALONE, {})
+    shared = [k for k in theirs if k in ours]
+    differ = [k for k in shared if not math.isclose(theirs[k], ours[k], rel_tol=0, abs_tol=1e-9)]
+    if differ or not shared:
+        shown = ", ".join(f"{k} {theirs[k]:.4f} vs {ours[k]:.4f}" for k in differ)
+        raise ReproError(f"--width-runs {folder}: {path} was measured with other classifiers or test images than "
+                         f"this run (i alone: {shown or 'no classifier in common'})")
+    return run
+
+
+def run_width(results: "Results") -> float | None:
+    """The SegNet width a run's provenance records (None when it records none).
+
+    >>> from repro.results import Results
+    >>> run_width(Results(source="cpu", classifiers=[], top1={}, raw={"provenance": {"config": {"ae": {"width": 1}}}}))
+    1.0
+    """
+    width = ((results.raw.get("provenance") or {}).get("config") or {}).get("ae", {}).get("width")
+    return None if width is None else float(width)

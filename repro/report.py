@@ -27,6 +27,7 @@ import numpy as np
 from tabulate import tabulate
 
 from repro.budget import report_section as budget_report_section
+from repro.ceiling import run_width
 from repro.claims import VERDICTS, Verdict, evaluate
 from repro.claims import tolerances as tol
 from repro.claims.consistency import paper_consistency
@@ -180,6 +181,7 @@ class ReportContext:
     previous: dict[str, Any] | None = None  # claims.json of the same scale under an earlier protocol
     ceiling: Results | None = None  # a diagnostic run with both halves of the AE fine-tuned
     widths: list[dict[str, Any]] = field(default_factory=list)  # ceiling.json records: A_S at other widths
+    width_runs: list[Results] = field(default_factory=list)  # runs fine-tuned from an A_S of another width
     replicates: dict[str, Any] | None = None  # {"names", "per_run"}: results is their pooled ReplicateResults
 
     @property
@@ -402,8 +404,9 @@ def ceiling_section(ctx: ReportContext) -> list[Section]:
 def width_section(ctx: ReportContext) -> list[Section]:
     """A_S's quality against its width (``repro ceiling`` records, :mod:`repro.ceiling`): decoder-only
     fine-tuning starts from A_S∘i and no decoder gives back more than i alone, so the part of the gap
-    that a wider A_S closes is what the frozen encoder's width costs this scale. Numbers only: which
-    width a scale uses is its config's decision, with its reasons."""
+    that a wider A_S closes is what the frozen encoder's width costs this scale; and, where runs
+    fine-tuned from an A_S of another width are given (``ctx.width_runs``), what the method makes of it.
+    Numbers only: which width a scale uses is its config's decision, with its reasons."""
     if not ctx.widths:
         return []
     ours = ctx.results
@@ -418,7 +421,11 @@ def width_section(ctx: ReportContext) -> list[Section]:
     dec = [a for a in (ae_name(k) for k in ks) if a in ours.top1]
     if len(dec) == len(ks):
         rows.append(["A_i∘i (this run, decoder)", "", ""] + [_pct(ours.top1[ae_name(k)][k]) for k in ks])
-    width = ((ours.raw.get("provenance") or {}).get("config") or {}).get("ae", {}).get("width")
+    runs = sorted(ctx.width_runs, key=run_width)
+    for run in runs:
+        rows.append([f"A_i∘i from width {run_width(run):g} (decoder)", "", ""]
+                    + [_pct(run.top1[ae_name(k)][k]) if k in run.top1.get(ae_name(k), {}) else "" for k in ks])
+    width = run_width(ours)
     own = next((w for w in ctx.widths if w["ae_width"] == width), None)
     if own is not None:  # the share of A_S's loss (i - A_S∘i at this run's width) another width removes
         for w in sorted(ctx.widths, key=lambda w: w["ae_width"]):
@@ -431,13 +438,25 @@ def width_section(ctx: ReportContext) -> list[Section]:
     reading = (f" At this run's width, A_i∘i stays below i alone for {', '.join(below)}: the claims that need A_i∘i "
                "to reach or pass i (table1.ai_recovers, table1.ai_surpasses_most, noise.ai_above) cannot hold for "
                "them at this width." if below else "")
+    for run in runs:
+        measured = [k for k in ks if k in run.top1.get(ae_name(k), {})]
+        reached = [k for k in measured if run.top1[ae_name(k)][k] >= ours.top1[ALONE][k]]
+        short = [k for k in measured if k not in reached]
+        parts = ([f"reaches i alone for {', '.join(reached)}"] if reached else []) + (
+            [f"stays below i alone for {', '.join(short)}"] if short else [])
+        if parts:
+            reading += (f" Fine-tuned by this scale's protocol from A_S at width {run_width(run):g}, A_i∘i "
+                        + " and ".join(parts) + ".")
     return [Section("A_S against its width",
                     "Top-1 (%) on the test set of each classifier on A_S's reconstructions, for A_S pre-trained "
                     "at each width under this scale's pre-training recipe and measured against this run's "
                     "classifiers (`repro ceiling`, `scripts/ceiling_width.sh`); MSE: pre-training's held-out "
                     "validation MSE of the kept check, and the test MSE. Decoder-only fine-tuning starts from "
                     "A_S∘i, and no decoder gives back more than i alone; 'gap closed' is the share of this run's "
-                    "A_S loss (i alone - A_S∘i) that A_S at the other width does not lose." + reading + "\n\n"
+                    "A_S loss (i alone - A_S∘i) that A_S at the other width does not lose."
+                    + (" 'A_i∘i from width W': a run fine-tuned by this scale's protocol from the A_S of width W "
+                       "with this run's classifiers (`scripts/ceiling_width_finetune.sh`), where measured."
+                       if runs else "") + reading + "\n\n"
                     + _md_table(["", "val MSE", "test MSE", *ks], rows))]
 
 
@@ -561,19 +580,22 @@ SECTION_BUILDERS: list[SectionBuilder] = [
 def build_report(results: Results, out_dir: str | Path, paper: Results | None = None, title: str | None = None,
                  resamples: int | None = None, previous: dict[str, Any] | None = None,
                  ceiling: Results | None = None, replicates: dict[str, Any] | None = None,
-                 widths: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+                 widths: list[dict[str, Any]] | None = None,
+                 width_runs: list[Results] | None = None) -> dict[str, Any]:
     """Evaluate every claim on ``results`` and write claims.md / claims.json / claims.html to ``out_dir``.
 
     ``previous``: the claims.json of the same scale under an earlier protocol (with optional "label" and
     "note"), shown beside today's verdicts; ``ceiling``: a diagnostic run fine-tuning both AE halves;
     ``replicates``: {"names", "per_run"} of the runs pooled into ``results`` (repro.replicates);
-    ``widths``: ``repro ceiling`` records of A_S at other widths (:func:`repro.ceiling.read_ceiling`)."""
+    ``widths``: ``repro ceiling`` records of A_S at other widths (:func:`repro.ceiling.read_ceiling`);
+    ``width_runs``: runs fine-tuned from an A_S of another width (:func:`repro.ceiling.read_width_run`)."""
     out = Path(out_dir)
     kwargs = {} if resamples is None else {"resamples": resamples}
     verdicts = sort_by_section(evaluate(results, **kwargs))
     is_paper = is_paper_tables(results)
     ctx = ReportContext(results, paper, out, verdicts, paper_consistency() if is_paper else [], is_paper,
-                        previous=previous, ceiling=ceiling, replicates=replicates, widths=widths or [])
+                        previous=previous, ceiling=ceiling, replicates=replicates, widths=widths or [],
+                        width_runs=width_runs or [])
     try:
         ctx.grid = cross_grid(results)
     except NotMeasured:

@@ -21,5 +21,5 @@ done
 repro run --scale cpu --trainable both --classifiers "${CEILING_CLASSIFIERS:-A,V}" --set finetune.epochs=1 \
   --out "$out" "$@"
 if [ "$out" = "$default_out" ]; then
-  repro report --out "$main" --previous artifacts/cpu-protocol1 --ceiling "$out"
+  bash "$ROOT/scripts/cpu_report.sh"
 fi

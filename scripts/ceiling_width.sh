@@ -24,5 +24,4 @@ for width in 0.5 1.0; do
   if [ "$width" = 0.5 ] && [ ! -d "$dir/ckpt/pretrain" ]; then cp -r "$main/ckpt/pretrain" "$dir/ckpt/"; fi
   repro ceiling --scale cpu --set "ae.width=$width" --out "$dir" "$@"
 done
-repro report --out "$main" --previous artifacts/cpu-protocol1 --ceiling artifacts/cpu-ceiling \
-  --widths "$out/w0.5" "$out/w1.0"
+bash "$ROOT/scripts/cpu_report.sh"

@@ -21,6 +21,7 @@
 #   The outcome is reported as it comes, with both halves of the budget (minutes, images seen).
 # Expected cost on 2 cores: about 25 min of pre-training (40 images/s), about 35 min per AE, 5 min of
 # evaluation: about 1.7 hours on the machine where the main run took 104 min.
+# Then the main run's report is rebuilt with the width section's new row (scripts/cpu_report.sh).
 source "$(dirname "$0")/env.sh"
 main=artifacts/cpu out=artifacts/cpu-width/w1.0-finetune
 [ -f "$main/results.json" ] && [ -d "$main/ckpt/classifiers" ] ||
@@ -33,3 +34,4 @@ if [ ! -d "$out/ckpt/pretrain" ] && [ -d artifacts/cpu-width/w1.0/ckpt/pretrain 
   cp -r artifacts/cpu-width/w1.0/ckpt/pretrain "$out/ckpt/"
 fi
 repro run --scale cpu --set ae.width=1.0 --classifiers A,L --out "$out" "$@"
+bash "$ROOT/scripts/cpu_report.sh"

@@ -49,13 +49,13 @@ def test_width_rows_are_the_records_numbers_in_width_order():
     from repro.report import width_section
 
     ctx = SimpleNamespace(results=OURS, widths=[_width_record(1.0, {"A": 0.63, "V": 0.71}),
-                                                _width_record(0.5, {"A": 0.60, "V": 0.67})])
+                                                _width_record(0.5, {"A": 0.60, "V": 0.67})], width_runs=[])
     (section,) = width_section(ctx)
     lines = section.markdown.splitlines()
     rows = [line for line in lines if line.startswith("| A_S at width") or line.startswith("| i alone")]
     assert [r.split("|")[1].strip() for r in rows] == ["i alone", "A_S at width 0.5", "A_S at width 1"]
     assert "63.00" in rows[2] and "71.00" in rows[2] and "60.00" in rows[1]
-    assert width_section(SimpleNamespace(results=OURS, widths=[])) == []
+    assert width_section(SimpleNamespace(results=OURS, widths=[], width_runs=[])) == []
 
 
 def test_a_width_record_of_other_classifiers_is_refused(tmp_path):
@@ -108,8 +108,47 @@ def test_the_gap_a_wider_a_s_closes_is_measured_against_this_runs_width():
     ours = Results(source="cpu", classifiers=["A", "V"], top1=OURS.top1,
                    raw={"provenance": {"config": {"ae": {"width": 0.5}}}})
     ctx = SimpleNamespace(results=ours, widths=[_width_record(0.5, {"A": 0.60, "V": 0.67}),
-                                                _width_record(1.0, {"A": 0.63, "V": 0.76})])
+                                                _width_record(1.0, {"A": 0.63, "V": 0.76})], width_runs=[])
     (section,) = width_section(ctx)
     closed = next(line for line in section.markdown.splitlines() if line.startswith("| gap closed by width 1"))
     assert "50%" in closed and "100%" in closed  # A: 3 of 6 points; V: all 9
     assert "A_i∘i stays below i alone for A, V" in section.markdown  # 0.64 < 0.66 and 0.72 < 0.76
+
+
+def _width_run(width: float, top1: dict[str, dict[str, float]]) -> Results:
+    return Results(source="cpu", classifiers=sorted(top1["none"]), top1=top1,
+                   raw={"provenance": {"config": {"ae": {"width": width}}}})
+
+
+def test_a_run_fine_tuned_from_a_wider_a_s_adds_its_row_and_reading():
+    from repro.report import width_section
+
+    ours = Results(source="cpu", classifiers=["A", "V"], top1=OURS.top1,
+                   raw={"provenance": {"config": {"ae": {"width": 0.5}}}})
+    wide = _width_run(1.0, {"none": {"A": 0.66}, "A_S": {"A": 0.63}, "A_A": {"A": 0.67}})
+    ctx = SimpleNamespace(results=ours, widths=[_width_record(0.5, {"A": 0.60, "V": 0.67}),
+                                                _width_record(1.0, {"A": 0.63, "V": 0.71})], width_runs=[wide])
+    (section,) = width_section(ctx)
+    row = next(line for line in section.markdown.splitlines() if line.startswith("| A_i∘i from width 1 (decoder)"))
+    cells = [c.strip() for c in row.split("|")[1:-1]]
+    assert cells[-2:] == ["67.00", ""]  # A measured there, V not
+    assert "from A_S at width 1, A_i∘i reaches i alone for A." in section.markdown
+    below = _width_run(1.0, {"none": {"A": 0.66}, "A_S": {"A": 0.63}, "A_A": {"A": 0.65}})
+    (section,) = width_section(SimpleNamespace(results=ours, widths=ctx.widths, width_runs=[below]))
+    assert "from A_S at width 1, A_i∘i stays below i alone for A." in section.markdown
+
+
+def test_a_width_run_of_other_classifiers_or_no_width_is_refused(tmp_path):
+    from repro.ceiling import check_width_run, read_width_run
+    from repro.errors import ReproError
+
+    with pytest.raises(ReproError, match="--width-runs .*no results.json there"):
+        read_width_run(tmp_path, OURS)
+    with pytest.raises(ReproError, match="other classifiers or test images.*A 0.5000 vs 0.6600"):
+        check_width_run(_width_run(1.0, {"none": {"A": 0.5}, "A_A": {"A": 0.45}}), OURS, tmp_path)
+    with pytest.raises(ReproError, match="no classifier in common"):
+        check_width_run(_width_run(1.0, {"none": {"R": 0.7}, "A_R": {"R": 0.65}}), OURS, tmp_path)
+    with pytest.raises(ReproError, match="records no ae.width"):
+        check_width_run(Results(source="cpu", classifiers=["A"], top1={"none": {"A": 0.66}}), OURS, tmp_path)
+    run = _width_run(1.0, {"none": {"A": 0.66}, "A_A": {"A": 0.65}})
+    assert check_width_run(run, OURS, tmp_path) is run

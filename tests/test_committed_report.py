@@ -1,6 +1,6 @@
 """The committed reports are what their committed results.json give: rebuilt with the command the
-README pairs with each (`repro report --out DIR [--previous DIR] [--ceiling DIR] [--widths DIR...]`), byte
-for byte."""
+README pairs with each (`repro report --out DIR [--previous DIR] [--ceiling DIR] [--widths DIR...
+[--width-runs DIR...]]`), byte for byte."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 # folder -> the options its committed report was built with (folders relative to artifacts/)
 COMMITTED = {
     "cpu-protocol1": {},
-    "cpu": {"previous": "cpu-protocol1", "ceiling": "cpu-ceiling", "widths": ["cpu-width/w0.5", "cpu-width/w1.0"]},
+    # scripts/cpu_report.sh's options
+    "cpu": {"previous": "cpu-protocol1", "ceiling": "cpu-ceiling", "widths": ["cpu-width/w0.5", "cpu-width/w1.0"],
+            "width_runs": ["cpu-width/w1.0-finetune"]},
 }
 
 
@@ -38,6 +40,9 @@ def test_rebuilt_report_equals_committed(name, tmp_path):
     widths = [ARTIFACTS / w for w in options.get("widths", [])]
     if widths and all((w / "ceiling.json").is_file() for w in widths):
         args += ["--widths", *map(str, widths)]
+        runs = [ARTIFACTS / r for r in options.get("width_runs", [])]
+        if runs and all((r / "results.json").is_file() for r in runs):
+            args += ["--width-runs", *map(str, runs)]
     assert main(args) == 0
     for file in ("claims.md", "claims.json", "claims.html"):
         assert (copy / file).read_bytes() == (run / file).read_bytes(), f"artifacts/{name}/{file} differs from a rebuild"

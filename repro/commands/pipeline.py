@@ -28,7 +28,7 @@ def add_config_arguments(p: argparse.ArgumentParser) -> None:
 
     g = p.add_argument_group("configuration (defaults: the scale's; see repro.config)")
     g.add_argument("--scale", choices=SCALES, default="cpu",
-                   help="smoke (minutes, offline digits), cpu (CIFAR-10, <1 h on 2 cores; default), gpu, paper")
+                   help="smoke (minutes, offline digits), cpu (CIFAR-10, 45 to 110 min on 2 cores; default), gpu, paper")
     g.add_argument("--out", metavar="DIR", help="run folder (default artifacts/<scale>)")
     g.add_argument("--data", metavar="DIR", help="data root (default $REPRO_DATA): cifar10/, imagenet/ inside")
     g.add_argument("--download", action="store_true", default=None,

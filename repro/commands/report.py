@@ -21,13 +21,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(--trainable both): the report states how much of A_S's loss any fine-tuning can win back")
     p.add_argument("--widths", nargs="+", metavar="DIR", help="folders written by `repro ceiling` for A_S at other "
                    "widths, measured against this run's classifiers: the report shows A_S's quality against its width")
+    p.add_argument("--width-runs", nargs="+", metavar="DIR", help="run folders fine-tuned from an A_S of another "
+                   "width against this run's classifiers (shown with --widths): what the method makes of the wider A_S")
     p.add_argument("--resamples", type=int, metavar="N", help="with --runs: bootstrap resamples (default: "
                    "repro.claims.tolerances.BOOTSTRAP_RESAMPLES)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from repro.ceiling import read_ceiling
+    from repro.ceiling import read_ceiling, read_width_run
     from repro.paper import paper_results
     from repro.paths import ensure_writable_dir
     from repro.report import build_report
@@ -42,9 +44,12 @@ def run(args: argparse.Namespace) -> int:
     results = paper if args.paper else Results.from_json(out / "results.json")  # validated against its schema
     ensure_writable_dir(out, "--out")  # before the claims are evaluated, not after
     widths = [read_ceiling(d, results) for d in args.widths or []]
+    if args.width_runs and not widths:
+        raise ReproError("--width-runs: give the A_S records beside them with --widths (the section reads both)")
+    width_runs = [read_width_run(d, results) for d in args.width_runs or []]
     payload = build_report(results, out, paper=paper, previous=_previous(args.previous),
                            ceiling=Results.from_json(Path(args.ceiling) / "results.json") if args.ceiling else None,
-                           widths=widths)
+                           widths=widths, width_runs=width_runs)
     verdicts = [c["verdict"] for c in payload["claims"]]
     held = sum(v.startswith("holds") for v in verdicts)
     print(f"{out / 'claims.md'}: {held} of {len(verdicts)} claims hold ({sum(v == 'not measured' for v in verdicts)} not measured)")
