@@ -85,12 +85,8 @@ def read_ceiling(folder: str | Path, results: "Results") -> dict[str, Any]:
         raise ReproError(f"--widths {folder}: no {CEILING_FILE} there (run `repro ceiling --out {folder}`)") from None
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise ReproError(f"--widths {folder}: {path} is not a record written by `repro ceiling` ({err})") from None
-    ours = results.top1.get(ALONE, {})
-    differ = [k for k in alone if k in ours and not math.isclose(alone[k], ours[k], rel_tol=0, abs_tol=1e-9)]
-    if differ or set(alone) != set(through):
-        shown = ", ".join(f"{k} {alone[k]:.4f} vs {ours[k]:.4f}" for k in differ)
-        raise ReproError(f"--widths {folder}: {path} was measured with other classifiers or test images than this run "
-                         f"(i alone: {shown or 'classifier sets differ'})")
+    _check_alone(f"--widths {folder}: {path}", alone, results,
+                 "classifier sets differ" if set(alone) != set(through) else None)
     record["ae_width"] = ae_width
     return record
 
@@ -114,14 +110,23 @@ def check_width_run(run: "Results", results: "Results", folder: str | Path) -> "
     path = Path(folder) / "results.json"
     if run_width(run) is None:
         raise ReproError(f"--width-runs {folder}: {path} records no ae.width in its provenance")
-    ours, theirs = results.top1.get(ALONE, {}), run.top1.get(ALONE, {})
-    shared = [k for k in theirs if k in ours]
-    differ = [k for k in shared if not math.isclose(theirs[k], ours[k], rel_tol=0, abs_tol=1e-9)]
-    if differ or not shared:
-        shown = ", ".join(f"{k} {theirs[k]:.4f} vs {ours[k]:.4f}" for k in differ)
-        raise ReproError(f"--width-runs {folder}: {path} was measured with other classifiers or test images than "
-                         f"this run (i alone: {shown or 'no classifier in common'})")
+    theirs, ours = run.top1.get(ALONE, {}), results.top1.get(ALONE, {})
+    _check_alone(f"--width-runs {folder}: {path}", theirs, results,
+                 None if any(k in ours for k in theirs) else "no classifier in common")
     return run
+
+
+def _check_alone(source: str, alone: Mapping[str, float], results: "Results", mismatch: str | None) -> None:
+    """The check shared by :func:`read_ceiling` and :func:`check_width_run`: every classifier that both
+    measured scores alone exactly what ``results`` measured (the same model on the same test images), and
+    ``mismatch`` (another reason the two do not match, or None) is None; otherwise a ReproError that
+    starts with ``source`` and names the first reason."""
+    ours = results.top1.get(ALONE, {})
+    differ = [k for k in alone if k in ours and not math.isclose(alone[k], ours[k], rel_tol=0, abs_tol=1e-9)]
+    if differ or mismatch:
+        shown = ", ".join(f"{k} {alone[k]:.4f} vs {ours[k]:.4f}" for k in differ)
+        raise ReproError(f"{source} was measured with other classifiers or test images than this run "
+                         f"(i alone: {shown or mismatch})")
 
 
 def run_width(results: "Results") -> float | None:
