@@ -31,12 +31,14 @@ CEILING_FILE = "ceiling.json"
 
 def autoencoder_accuracy(ae: "nn.Module", classifiers: Mapping[str, "nn.Module"],
                          loader: Iterable[tuple["torch.Tensor", "torch.Tensor"]], *, device: str = "cpu",
-                         precision: str = "fp32") -> dict[str, Any]:
+                         precision: str = "fp32", per_image: bool = False) -> dict[str, Any]:
     """Test top-1/top-5 of every classifier alone and on ``ae``'s reconstructions, and ``ae``'s MSE.
 
     The evaluate stage's own accuracy measurement (:class:`repro.evaluation.AccuracyGrid`, eval mode,
     each batch reconstructed once and read by every classifier), for one AE without the rest of the
-    evaluation. Keys follow results.json: ``top1[ALONE][k]``, ``top1[PRETRAINED_AE][k]``.
+    evaluation. Keys follow results.json: ``top1[ALONE][k]``, ``top1[PRETRAINED_AE][k]``. With
+    ``per_image``, also ``correct[source][k]``: each image's top-1 correctness (a bool array), for a
+    paired interval (:mod:`repro.calibration`).
 
     >>> import torch
     >>> from torch import nn
@@ -67,7 +69,12 @@ def autoencoder_accuracy(ae: "nn.Module", classifiers: Mapping[str, "nn.Module"]
             squared += float(((rec - x) ** 2).sum())
             values += x.numel()
             n += x.shape[0]
-    return {"n": n, "mse": squared / max(values, 1), **grid.result()["accuracy"]}
+    out = {"n": n, "mse": squared / max(values, 1), **grid.result()["accuracy"]}
+    if per_image:
+        import numpy as np
+
+        out["correct"] = {a: {k: np.concatenate(v) for k, v in row.items()} for a, row in grid.correct["top1"].items()}
+    return out
 
 
 def read_ceiling(folder: str | Path, results: "Results") -> dict[str, Any]:

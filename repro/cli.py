@@ -18,6 +18,7 @@ from repro.errors import ReproError
 # Order is the order shown by ``repro --help``.
 COMMAND_MODULES = (
     "repro.commands.analyze",
+    "repro.commands.calibrate",
     "repro.commands.ceiling",
     "repro.commands.models",
     "repro.commands.pipeline",

@@ -78,6 +78,9 @@ class PretrainConfig:
     factor: float = 0.2  # lr multiplier on a plateau (paper: 0.2)
     val_images: int = 1000  # test images for the validation MSE curve (Fig. 2), measured at each check
     augment: bool = True  # Sec. 3.2's augmentations (scale, rotation, shift, noise, blur, ...)
+    # Stop at the plateau after this many lr cuts (the plateau rule's own end, as fine-tuning stops), or at
+    # the epochs' end; None: train every epoch. Left out of the unit key while None (a field added later).
+    lr_cuts: int | None = None
 
 
 @dataclass
@@ -303,6 +306,7 @@ RULES: dict[str, Rule] = {
     "pretrain.patience": _COUNT,  # 0 would cut the lr at every check, improving or not
     "pretrain.factor": _FACTOR,
     "pretrain.val_images": _COUNT,
+    "pretrain.lr_cuts": Rule(low=0),  # 0: stop at the first plateau
     # Each key is one of the paper's five or a label of classifiers.extra: checked in validate().
     "classifiers.keys": Rule(nonempty=True, unique=True),
     "classifiers.family": _one_of("cifar", "imagenet"),
@@ -797,10 +801,12 @@ def validate(cfg: RunConfig, origins: dict[str, str] | None = None) -> None:
             fail(path, problem, value)
 
     d, c = cfg.data, cfg.classifiers
-    if d.dataset in ("digits", "cifar10") and d.image_size > 32:
-        # Their images are 32x32: a larger random crop fails in the loader, and evaluation uses them as they are.
-        fail(("data.image_size", "data.dataset"), f"must be at most 32 for the 32x32 images of {d.dataset}",
-             d.image_size)
+    if d.dataset in ("digits", "cifar10") and max(d.image_size, d.pretrain_size) > 32 and (d.resize or 32) < max(
+            d.image_size, d.pretrain_size):
+        # Their images are 32x32: a larger side is cut from the images resized to data.resize (bilinear), as the
+        # instrument's calibration does at 64 px (docs/instrument.md); without it a larger crop fails in the loader.
+        fail(("data.image_size", "data.dataset"), f"must be at most 32 for the 32x32 images of {d.dataset}, or at "
+             "most data.resize (the images resized to it first)", max(d.image_size, d.pretrain_size))
     if d.resize is not None and d.resize < d.image_size:
         fail(("data.resize", "data.image_size"),
              f"must be at least data.image_size ({d.image_size}): the crop is cut from the resized image", d.resize)

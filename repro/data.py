@@ -426,6 +426,8 @@ def pretrain_transform(cfg: RunConfig, augment: bool) -> Callable:
     if large:  # photos of any size -> size x size crops; the crop's scale is the "scale" augmentation
         ops.append(v2.RandomResizedCrop(size, scale=(0.25, 1.0), antialias=True) if augment else
                    v2.Compose([v2.Resize(size, antialias=True), v2.CenterCrop(size)]))
+    elif cfg.data.resize:  # 32x32 images at a larger side (docs/instrument.md): resized, then cut as every stage
+        ops += [v2.Resize(cfg.data.resize, antialias=True), v2.CenterCrop(size)]
     if augment:
         ops += [
             v2.RandomHorizontalFlip(),  # mirror
@@ -440,8 +442,9 @@ def pretrain_transform(cfg: RunConfig, augment: bool) -> Callable:
 
 
 def train_transform(cfg: RunConfig, augment: bool) -> Callable:
-    """Classifier training and AE fine-tuning: random crop (padding 4) + mirror on CIFAR-sized images,
-    random-resized crop + mirror on ImageNet; float output in [0, 1]."""
+    """Classifier training and AE fine-tuning: random crop (padding 4 at 32 px) + mirror on CIFAR-sized
+    images (resized to ``data.resize`` first where set), random-resized crop + mirror on ImageNet; float
+    output in [0, 1]."""
     from torchvision.transforms import v2
 
     size = cfg.data.image_size
@@ -450,7 +453,11 @@ def train_transform(cfg: RunConfig, augment: bool) -> Callable:
     if cfg.data.dataset == "imagenet":
         ops = [v2.ToImage(), v2.RandomResizedCrop(size, antialias=True), v2.RandomHorizontalFlip()]
     else:
-        ops = [v2.ToImage(), v2.RandomCrop(size, padding=4, padding_mode="reflect"), v2.RandomHorizontalFlip()]
+        # 32x32 images shown at a larger side are resized first (data.resize), and the crop's padding keeps
+        # its share of the image (4 of 32 pixels), so the augmentation is the same at that side.
+        resize = [v2.Resize(cfg.data.resize, antialias=True)] if cfg.data.resize else []
+        pad = 4 * size // 32 if resize else 4
+        ops = [v2.ToImage(), *resize, v2.RandomCrop(size, padding=pad, padding_mode="reflect"), v2.RandomHorizontalFlip()]
     return v2.Compose(ops + [v2.ToDtype(torch.float32, scale=True)])
 
 

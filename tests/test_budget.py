@@ -13,7 +13,7 @@ import math
 import os
 import subprocess
 import sys
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
@@ -65,8 +65,11 @@ def test_without_a_budget_every_key_is_what_it_was():
 
     cfg = smoke()
     c = cfg.classifiers
+    # pretrain.lr_cuts came later: while None (train every epoch) it is not in the key
+    before = {"type": "PretrainConfig", **{k: v for k, v in asdict(cfg.pretrain).items() if k != "lr_cuts"}}
     assert unit_keys.pretrain(cfg) == stage_key("pretrain", unit_keys.data(cfg, "pretrain", "train"), cfg.ae,
-                                                cfg.pretrain, cfg.seed, cfg.precision)
+                                                before, cfg.seed, cfg.precision)
+    assert unit_keys.pretrain(replace(cfg, pretrain=replace(cfg.pretrain, lr_cuts=2))) != unit_keys.pretrain(cfg)
     train = {"family": c.family, "width": c.width, "epochs": c.epochs_for("L"), "batch_size": c.batch_size,
              "lr": c.lr, "momentum": c.momentum, "weight_decay": c.weight_decay,
              "label_smoothing": c.label_smoothing, "augment": c.augment}

@@ -134,7 +134,7 @@ class AlexNetCifar(nn.Module):
     Width 1.0: torchvision's AlexNet channels (64, 192, 384, 256, 256) halved, FC layers 1024 wide.
     """
 
-    def __init__(self, num_classes: int = 10, width: float = 1.0) -> None:
+    def __init__(self, num_classes: int = 10, width: float = 1.0, input_size: int = 32) -> None:
         super().__init__()
         c1, c2, c3, c4, c5 = (_w(c, width) for c in (32, 96, 192, 128, 128))
         f = _w(1024, width)
@@ -148,6 +148,7 @@ class AlexNetCifar(nn.Module):
             nn.Conv2d(c4, c5, 3, padding=1), nn.ReLU(inplace=True),
             nn.MaxPool2d(3, stride=2, padding=1),  # 2x2
         )  # fmt: skip
+        _pool_to_head(self.features, input_size, 2)
         self.classifier = nn.Sequential(
             nn.Flatten(),
             nn.Dropout(0.5), nn.Linear(c5 * 2 * 2, f), nn.ReLU(inplace=True),
@@ -166,6 +167,15 @@ class AlexNetCifar(nn.Module):
         return self.classifier(self.features(_channels_last(x)))
 
 
+def _pool_to_head(features: nn.Sequential, input_size: int, side: int) -> None:
+    """At an input side other than 32 (the instrument's calibration at 64 px, docs/instrument.md), pool the
+    last map to the ``side`` x ``side`` the head takes at 32: the smallest change that keeps the network's
+    layers. At 32 nothing is added, so the 32-pixel networks and their state dicts are unchanged (a layer
+    without parameters, appended, would not change the keys either)."""
+    if input_size != 32:
+        features.append(nn.AdaptiveAvgPool2d(side))
+
+
 def _conv_bn(cin: int, cout: int, k: int, stride: int = 1, padding: int | None = None) -> nn.Sequential:
     return nn.Sequential(
         nn.Conv2d(cin, cout, k, stride=stride, padding=k // 2 if padding is None else padding, bias=False),
@@ -182,7 +192,7 @@ class VGGCifar(nn.Module):
     usual CIFAR head; VGG's 4096-wide FC layers would dominate the cost at this size).
     """
 
-    def __init__(self, num_classes: int = 10, width: float = 1.0) -> None:
+    def __init__(self, num_classes: int = 10, width: float = 1.0, input_size: int = 32) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         cin = 3
@@ -192,6 +202,7 @@ class VGGCifar(nn.Module):
                 cin = _w(c, width)
             layers.append(nn.MaxPool2d(2))
         self.features = nn.Sequential(*layers)
+        _pool_to_head(self.features, input_size, 1)
         self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(cin, num_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -235,7 +246,8 @@ class ResNetCifar(nn.Module):
     (outputs 64, 128, 256), (2, 2, 2) blocks: 20 layers.
     """
 
-    def __init__(self, num_classes: int = 10, width: float = 1.0, blocks: tuple[int, ...] = (2, 2, 2)) -> None:
+    def __init__(self, num_classes: int = 10, width: float = 1.0, blocks: tuple[int, ...] = (2, 2, 2),
+                 input_size: int = 32) -> None:  # any side: the head pools globally
         super().__init__()
         cin = _w(32, width)
         self.stem = _conv_bn(3, cin, 3)
@@ -297,7 +309,7 @@ class InceptionCifar(nn.Module):
     linear. As in Inception v3, the multi-branch modules run on reduced grids.
     """
 
-    def __init__(self, num_classes: int = 10, width: float = 1.0) -> None:
+    def __init__(self, num_classes: int = 10, width: float = 1.0, input_size: int = 32) -> None:  # any side: global pooling
         super().__init__()
         cin = _w(32, width)
         layers: list[nn.Module] = [_conv_bn(3, cin, 3)]
@@ -357,8 +369,8 @@ def _lenet5_224(num_classes: int, width: float = 1.0) -> LeNet5:
     return LeNet5(num_classes, input_size=224, width=width)
 
 
-def _lenet5_32(num_classes: int, width: float = 1.0) -> LeNet5:
-    return LeNet5(num_classes, input_size=32, width=width)
+def _lenet5_cifar(num_classes: int, width: float = 1.0, input_size: int = 32) -> LeNet5:
+    return LeNet5(num_classes, input_size=input_size, width=width)
 
 
 @dataclass(frozen=True)
@@ -392,13 +404,19 @@ class ClassifierSpec:
             return self.imagenet_normalization or (IMAGENET_MEAN, IMAGENET_STD)
         return (CIFAR10_MEAN, CIFAR10_STD)
 
-    def build_raw(self, family: str, num_classes: int, width: float = 1.0) -> nn.Module:
-        """The bare network (random initialisation), without resizing or normalisation."""
+    def build_raw(self, family: str, num_classes: int, width: float = 1.0, input_size: int | None = None) -> nn.Module:
+        """The bare network (random initialisation), without resizing or normalisation. ``input_size``: the
+        side a network of the paper's five in the cifar family is built for (None: 32)."""
         builder = self.imagenet_builder if _check_family(family) == "imagenet" else self.cifar_builder
         if num_classes < 1:
             raise ReproError(f"num_classes must be >= 1, got {num_classes}")
         if not (width > 0):
             raise ReproError(f"width must be > 0, got {width}")
+        if input_size not in (None, self.cifar_input_size):
+            if family != "cifar" or self.extra is not None:
+                raise ReproError(f"{self.name}: an input side other than {self.cifar_input_size} is for the paper's "
+                                 f"five of the cifar family, got {input_size} ({family})")
+            return builder(num_classes=num_classes, width=width, input_size=input_size)
         return builder(num_classes=num_classes, width=width)
 
 
@@ -413,7 +431,7 @@ _SPECS: dict[str, ClassifierSpec] = {
     for s in (
         ClassifierSpec(
             "L", "LeNet-5", ("lenet5", "lenet", "lenet-5"), None, 224,
-            imagenet_builder=_lenet5_224, cifar_builder=_lenet5_32,
+            imagenet_builder=_lenet5_224, cifar_builder=_lenet5_cifar,
         ),
         ClassifierSpec(
             "A", "AlexNet", ("alexnet",), "alexnet", 224,
@@ -473,14 +491,15 @@ class Classifier(nn.Module):
     A factory's module (one of your own classifiers, ``label=module:factory``) maps [0, 1] RGB to
     logits itself: the wrapper does not normalise its input, and resizes it only to the side the
     module declares as an ``input_size`` attribute (``input_size`` None: no resizing).
+    ``input_size`` given: the side ``model`` was built for (:meth:`ClassifierSpec.build_raw`).
     """
 
-    def __init__(self, spec: ClassifierSpec, model: nn.Module, family: str) -> None:
+    def __init__(self, spec: ClassifierSpec, model: nn.Module, family: str, input_size: int | None = None) -> None:
         super().__init__()
         self.spec = spec
         self.family = _check_family(family)
         self.model = model
-        size = spec.input_size(family)
+        size = spec.input_size(family) if input_size is None else input_size
         self.input_size = _declared_input_size(spec, model) if size is None else size
         norm = spec.normalization(family)
         self.normalizes = norm is not None
@@ -542,6 +561,7 @@ def build_classifier(
     weights: str | os.PathLike | None = None,
     spec: str | None = None,
     spec_weights: bool = True,
+    input_size: int | None = None,
 ) -> Classifier:
     """Build classifier ``name`` (key or alias) of ``family`` ("imagenet" or "cifar").
 
@@ -553,6 +573,9 @@ def build_classifier(
     ``"torchvision:resnet18"`` or ``"my_pkg.models:build@/w.pt"`` (:func:`parse_extra`). Its weights
     are the spec's (after ``@``), loaded unless ``spec_weights`` is False (a model file's state dict
     replaces them: :func:`repro.pipeline.model_files.load_classifier`).
+
+    input_size: the side one of the paper's five of the cifar family is built for and given (None: 32);
+    e.g. 64 for CIFAR-10 images resized to 64 (docs/instrument.md).
     """
     if spec is not None:
         if weights is not None:
@@ -564,10 +587,10 @@ def build_classifier(
     if isinstance(weights, str) and weights.lower() == "imagenet":
         model = _build_with_imagenet_weights(zoo, family, num_classes, width)
     else:
-        model = zoo.build_raw(family, num_classes, width)
+        model = zoo.build_raw(family, num_classes, width, input_size)
         if weights is not None:
             _load_local_weights(model, weights)
-    return Classifier(zoo, model, family)
+    return Classifier(zoo, model, family, input_size)
 
 
 def _load_local_weights(model: nn.Module, path: str | os.PathLike) -> None:

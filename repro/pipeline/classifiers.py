@@ -36,6 +36,9 @@ from repro.training import LoopOptions, Trainer, classifier_accuracy, make_optim
 def model_config(ctx: RunContext, k: str, n_classes: int) -> dict[str, Any]:
     c = ctx.cfg.classifiers
     mcfg = {"name": k, "family": c.family, "num_classes": n_classes, "width": c.width if c.family == "cifar" else 1.0}
+    side = ctx.cfg.data.image_size
+    if c.family == "cifar" and k not in c.extra and side != 32:  # the zoo's nets built for the data's side
+        mcfg["input_size"] = side  # (only then: a 32-pixel model file is as it was)
     if k in c.extra:  # what rebuilds it (model_files.load_classifier); the file's state dict holds its weights
         from repro.models.classifiers import parse_extra
 
@@ -130,7 +133,8 @@ def run_one(ctx: RunContext, k: str) -> dict[str, Any]:
         source, epochs = ("given weights" if given else "torchvision"), 0
     else:
         torch.manual_seed(seed)  # initialisation
-        clf = build_classifier(k, family=mcfg["family"], num_classes=n_classes, width=mcfg["width"], spec=spec)
+        clf = build_classifier(k, family=mcfg["family"], num_classes=n_classes, width=mcfg["width"], spec=spec,
+                               input_size=mcfg.get("input_size"))
         if spec is not None:
             check_classifier_output(clf, n_classes, cfg.data.image_size)
         clf = clf.to(ctx.device)

@@ -45,6 +45,9 @@ def _ways_out() -> str:
 
 
 RUN_LEVEL_IGNORED = frozenset({"data.root", "data.download"})  # where the data are, not what they are
+# Settings added after runs were recorded, with the value that changes nothing: a record without the
+# setting and a run that leaves it so are the same configuration (no extras, no budget, no pre-training stop).
+ADDED_LATER: dict[str, Any] = {"classifiers.extra": {}, "time_budget_s": None, "pretrain.lr_cuts": None}
 
 
 def config_differences(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
@@ -55,6 +58,8 @@ def config_differences(old: dict[str, Any], new: dict[str, Any], prefix: str = "
     ['classifiers.lr 0.05 -> 0.03', 'classifiers.keys L,A,V -> L']
     >>> config_differences({"finetune": {}}, {"finetune": {"lr_cuts": 2}})
     ['finetune.lr_cuts (not recorded) -> 2']
+    >>> config_differences({"pretrain": {}}, {"pretrain": {"lr_cuts": None}})
+    []
     """
     out = []
     for name in [*new, *(n for n in old if n not in new)]:
@@ -62,9 +67,7 @@ def config_differences(old: dict[str, Any], new: dict[str, Any], prefix: str = "
         if name in OPERATIONAL_FIELDS or dotted in RUN_LEVEL_IGNORED:
             continue
         a, b = old.get(name, _MISSING), new.get(name, _MISSING)
-        if dotted == "classifiers.extra" and all(v is _MISSING or v == {} for v in (a, b)):  # none either way
-            continue
-        if dotted == "time_budget_s" and all(v is _MISSING or v is None for v in (a, b)):  # no budget either way
+        if dotted in ADDED_LATER and all(v is _MISSING or v == ADDED_LATER[dotted] for v in (a, b)):  # unset either way
             continue
         if isinstance(a, dict) and isinstance(b, dict) and not dotted.endswith(("epochs_by_key", "extra")):
             out += config_differences(a, b, f"{dotted}.")

@@ -34,7 +34,7 @@ def load_classifier(path: Path, device: str = "cpu"):
     c = blob["config"]
     # One of your own classifiers is rebuilt from its spec; the file's state dict replaces the spec's weights.
     clf = build_classifier(c["name"], family=c["family"], num_classes=c["num_classes"], width=c["width"],
-                           spec=c.get("spec"), spec_weights=False)
+                           spec=c.get("spec"), spec_weights=False, input_size=c.get("input_size"))
     _fit_inception_aux(clf, blob["state_dict"])
     clf.load_state_dict(blob["state_dict"])
     return clf.to(device)

@@ -79,10 +79,11 @@ def run(ctx: RunContext) -> dict[str, Any]:
         ae=ae, model=model, dataset=dataset, val_loader=val_loader, key=key, state_path=unit_dir / "state.pt",
         seed=seed, epochs=p.epochs, batch_size=p.batch_size, optimizer_name=p.optimizer, lr=p.lr, momentum=p.momentum,
         weight_decay=p.weight_decay, check_every=p.check_every, patience=p.patience, factor=p.factor,
-        options=LoopOptions.from_context(ctx), log=ctx.info,
+        max_cuts=p.lr_cuts, options=LoopOptions.from_context(ctx), log=ctx.info,
         prepare=lambda trainer: budget.attach(ctx, "pretrain", UNIT, unit_dir, key, trainer),  # --time-budget
     )
     elapsed = curves.pop("prior_elapsed_s") + time.monotonic() - t0  # this process + any killed earlier
+    stop_reason = curves.pop("stop_reason")
     summary = {
         "unit": UNIT,
         "epochs": p.epochs,
@@ -92,6 +93,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
         "val_mse": curves["best"]["val_mse"],  # the kept model's: the best check's
         "best_images_seen": curves["best"]["images_seen"],
         "lr_final": curves["lr"][-1] if curves["lr"] else p.lr,
+        **({"stop_reason": stop_reason} if p.lr_cuts is not None else {}),  # (a summary as before without it)
         "curves": curves,
         "time_s": elapsed,
         "images_per_s": len(train) * p.epochs / max(elapsed, 1e-9),
@@ -125,7 +127,7 @@ def pretrain_autoencoder(
     seed: int, epochs: int, batch_size: int, lr: float, momentum: float, weight_decay: float, check_every: int,
     optimizer_name: str = "sgd",
     patience: int, factor: float, options: LoopOptions, log: Callable[[str], None] | None = None,
-    prepare: Callable[[Trainer], None] | None = None,
+    prepare: Callable[[Trainer], None] | None = None, max_cuts: int | None = None,
 ) -> dict[str, list]:
     """Sec. 3.2: reconstruct with MSE, SGD with momentum (or Adam), lr cut by the plateau schedule.
 
@@ -134,11 +136,13 @@ def pretrain_autoencoder(
     each check (the first point, at 0 images, is the untrained AE's validation MSE), and ``best``: the
     check with the lowest validation MSE, whose weights ``ae`` holds on return. Keeping the best check
     rather than the last follows a measured instability: a cpu-scale run's validation MSE fell to
-    0.00265 after 60,000 images and rose to 0.00559 at 80,000 while the lr was still 1e-3.
+    0.00265 after 60,000 images and rose to 0.00559 at 80,000 while the lr was still 1e-3. With
+    ``max_cuts``, training stops at the plateau after that many cuts (the rule's own end, as fine-tuning
+    stops); the returned ``stop_reason`` says which end came first.
     """
     optimizer = make_optimizer(optimizer_name, model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay,
                                setting="pretrain.optimizer")
-    schedule = PlateauSchedule(optimizer, check_every, patience, factor)
+    schedule = PlateauSchedule(optimizer, check_every, patience, factor, max_cuts=max_cuts)
     best = BestModel(ae)
     curves: dict[str, list] = {"images_seen": [], "train_mse": [], "val_mse": [], "lr": []}
 
@@ -169,6 +173,10 @@ def pretrain_autoencoder(
         best.offer(curves["val_mse"][-1], trainer.images_seen)
         if log and cut:
             log(f"pretrain: loss did not improve for {patience} checks; lr -> {optimizer.param_groups[0]['lr']:.3g}")
+        if schedule.exhausted and trainer.stop_reason is None:
+            trainer.request_stop(f"plateau after {schedule.cuts} lr cut(s)")
+            if log:
+                log(f"pretrain: stopped at the plateau after {schedule.cuts} lr cut(s), {trainer.images_seen:,} images")
         schedule.window_loss, schedule.window_images = 0.0, 0
         schedule.next_check += check_every
 
@@ -199,6 +207,7 @@ def pretrain_autoencoder(
     curves["best"] = {"images_seen": best.images_seen, "val_mse": best.value}
     curves["epoch_loss"] = history["loss"]
     curves["prior_elapsed_s"] = trainer.prior_elapsed_s
+    curves["stop_reason"] = trainer.stop_reason
     curves["images_total"] = trainer.images_seen
     return curves
 

@@ -42,8 +42,22 @@ def data(cfg: RunConfig, *splits: str) -> str:
 
 
 def pretrain(cfg: RunConfig) -> str:
-    return stage_key("pretrain", data(cfg, "pretrain", "train"), cfg.ae, cfg.pretrain, cfg.seed,
-                     cfg.precision, *budget_key_parts(cfg))
+    return stage_key("pretrain", data(cfg, "pretrain", "train"), cfg.ae, _added_later(cfg.pretrain, lr_cuts=None),
+                     cfg.seed, cfg.precision, *budget_key_parts(cfg))
+
+
+def _added_later(section: Any, **unset: Any) -> dict[str, Any]:
+    """A config section as :func:`repro.config.stage_key` hashes a dataclass, without the fields added after
+    units were keyed while they hold the value that changes nothing (``unset``): existing keys stay valid.
+
+    >>> from repro.config import PretrainConfig
+    >>> stage_key(_added_later(PretrainConfig(), lr_cuts=None)) == stage_key(PretrainConfig())
+    False
+    >>> "lr_cuts" in _added_later(PretrainConfig(), lr_cuts=None), "lr_cuts" in _added_later(PretrainConfig(lr_cuts=2), lr_cuts=None)
+    (False, True)
+    """
+    fields = asdict(section)
+    return {"type": type(section).__name__, **{k: v for k, v in fields.items() if not (k in unset and v == unset[k])}}
 
 
 def classifier(cfg: RunConfig, k: str) -> str:
