@@ -32,6 +32,7 @@ from repro.claims import VERDICTS, Verdict, evaluate
 from repro.claims import tolerances as tol
 from repro.claims.consistency import paper_consistency
 from repro.claims.core import NotMeasured, cross_grid, is_paper_tables
+from repro.claims.instrument import notes as instrument_notes
 from repro.claims.preconditions import PRECONDITIONS
 from repro.claims.quotes import QUOTES, SECTIONS, sentences
 from repro.figures import (
@@ -142,11 +143,46 @@ def counts_line(verdicts: list[Verdict]) -> str:
     return f"{len(verdicts)} claims: " + " · ".join(f"{n} {k}" for k, n in counts.items())
 
 
-def summary_rows(verdicts: list[Verdict]) -> list[list[str]]:
-    return [[v.id, v.section, v.verdict, support_text(v), v.ours] for v in verdicts]
+def summary_rows(verdicts: list[Verdict], instrument: dict[str, str] | None = None) -> list[list[str]]:
+    """One row per claim; with ``instrument`` notes (:mod:`repro.claims.instrument`), a column saying what the
+    run's instrument allows the claim, beside its verdict."""
+    if not instrument:
+        return [[v.id, v.section, v.verdict, support_text(v), v.ours] for v in verdicts]
+    return [[v.id, v.section, v.verdict, _instrument_word(instrument.get(v.id)), support_text(v), v.ours]
+            for v in verdicts]
 
 
 SUMMARY_HEADERS = ["claim", "section", "verdict", "support", "ours"]
+
+
+def summary_headers(instrument: dict[str, str] | None) -> list[str]:
+    return SUMMARY_HEADERS if not instrument else ["claim", "section", "verdict", "instrument", "support", "ours"]
+
+
+def _instrument_word(note: str | None) -> str:
+    """
+    >>> _instrument_word("beyond this instrument: ..."), _instrument_word(None)
+    ('beyond this instrument', '')
+    """
+    return "" if not note else note.split(":", 1)[0]
+
+
+def instrument_paragraph(instrument: dict[str, str]) -> str:
+    """The summary's statement of what this run's instrument can decide (docs/instrument.md)."""
+    if not instrument:
+        return ""
+    beyond = [c for c, n in instrument.items() if n.startswith("beyond")]
+    parts = []
+    if beyond:
+        numbers = instrument[beyond[0]].split(", and ", 1)[1]
+        parts.append(f"{', '.join(beyond)} need A_i∘i to reach i; this run's A_S costs more than the paper's "
+                     f"largest (3.76 points) and no A_i∘i on it reaches i alone ({numbers}). Their verdicts say what "
+                     "this scale measured, not whether the paper's claim holds.")
+    calibrated = [c for c, n in instrument.items() if n.startswith("calibrated")]
+    if calibrated:
+        parts.append(f"{', '.join(calibrated)}: {instrument[calibrated[0]].split(': ', 1)[1]}.")
+    return ("**What this instrument can decide** (docs/instrument.md; a statement beside the verdicts, whose rules "
+            "are unchanged): " + " ".join(parts))
 
 _RULES = (f"A claim **holds** when it holds on the measured numbers and in at least {tol.SUPPORT:.0%} of "
           f"{tol.BOOTSTRAP_RESAMPLES} bootstrap resamples of the test images (one-sided {tol.SUPPORT:.0%}), and "
@@ -183,6 +219,7 @@ class ReportContext:
     widths: list[dict[str, Any]] = field(default_factory=list)  # ceiling.json records: A_S at other widths
     width_runs: list[Results] = field(default_factory=list)  # runs fine-tuned from an A_S of another width
     replicates: dict[str, Any] | None = None  # {"names", "per_run"}: results is their pooled ReplicateResults
+    instrument: dict[str, str] = field(default_factory=dict)  # claim id -> what the instrument allows it
 
     @property
     def figdir(self) -> Path:
@@ -191,17 +228,23 @@ class ReportContext:
 
 def summary_section(ctx: ReportContext) -> list[Section]:
     counts = verdict_counts(ctx.verdicts)
+    inst = instrument_paragraph(ctx.instrument)
     md = (f"**{counts_line(ctx.verdicts)}**\n\nSource: **{ctx.results.source}**. RRC reading: `{DEFAULT_READING}` "
-          f"(acc(i) = acc(A_i∘i)). {_RULES}\n\n" + _md_table(SUMMARY_HEADERS, summary_rows(ctx.verdicts)))
+          f"(acc(i) = acc(A_i∘i)). {_RULES}\n\n" + (f"{inst}\n\n" if inst else "")
+          + _md_table(summary_headers(ctx.instrument), summary_rows(ctx.verdicts, ctx.instrument)))
     badges = " ".join(f"<span class='badge {_vclass(k)}'>{n} {html.escape(k)}</span>" for k, n in counts.items())
+    inst_cell = ((lambda v: f"<td>{html.escape(_instrument_word(ctx.instrument.get(v.id)))}</td>") if ctx.instrument
+                 else (lambda v: ""))
     rows = "".join(
         f"<tr><td><a href='#{html.escape(v.id)}'>{html.escape(v.id)}</a></td><td>{html.escape(v.section)}</td>"
-        f"<td class='{_vclass(v.verdict)}'>{html.escape(v.verdict)}</td><td>{support_text(v)}</td>"
+        f"<td class='{_vclass(v.verdict)}'>{html.escape(v.verdict)}</td>{inst_cell(v)}<td>{support_text(v)}</td>"
         f"<td>{html.escape(v.statement)}</td></tr>" for v in ctx.verdicts)
     body = (f"<p class='counts'><b>{len(ctx.verdicts)} claims:</b> {badges}</p>"
             f"<p>Source: <b>{html.escape(ctx.results.source)}</b>. RRC reading: <code>{DEFAULT_READING}</code>. "
-            f"{_inline(_RULES)}</p><table><thead><tr><th>claim</th><th>section</th><th>verdict</th><th>support</th>"
-            f"<th>statement</th></tr></thead><tbody>{rows}</tbody></table>")
+            f"{_inline(_RULES)}</p>" + (f"<p>{_inline(inst)}</p>" if inst else "")
+            + "<table><thead><tr><th>claim</th><th>section</th><th>verdict</th>"
+            + ("<th>instrument</th>" if ctx.instrument else "")
+            + f"<th>support</th><th>statement</th></tr></thead><tbody>{rows}</tbody></table>")
     return [Section("Summary", md, body)]
 
 
@@ -216,7 +259,8 @@ def claims_section(ctx: ReportContext) -> list[Section]:
         md_parts, html_parts = [], []
         for v in by_section[sec]:
             quote = QUOTES.get(v.id, "")
-            lines = [("Claim", v.statement), ("Paper", v.paper), ("Ours", v.ours), ("Tested", quantities_text(v)),
+            lines = [("Claim", v.statement), ("Paper", v.paper), ("Ours", v.ours),
+                     ("Instrument", ctx.instrument.get(v.id, "")), ("Tested", quantities_text(v)),
                      ("Support", support_text(v)), ("Tolerance", v.tolerance),
                      # "five" applies to every claim and is stated once, in the summary's rules.
                      ("Preconditions", "; ".join(PRECONDITIONS[p].requires for p in v.requires if p != "five")),
@@ -595,7 +639,7 @@ def build_report(results: Results, out_dir: str | Path, paper: Results | None = 
     is_paper = is_paper_tables(results)
     ctx = ReportContext(results, paper, out, verdicts, paper_consistency() if is_paper else [], is_paper,
                         previous=previous, ceiling=ceiling, replicates=replicates, widths=widths or [],
-                        width_runs=width_runs or [])
+                        width_runs=width_runs or [], instrument=instrument_notes(results, ceiling))
     try:
         ctx.grid = cross_grid(results)
     except NotMeasured:
@@ -613,6 +657,7 @@ def build_report(results: Results, out_dir: str | Path, paper: Results | None = 
         "preconditions": {p.id: {"requires": p.requires, "reason": p.reason, "verdict": p.verdict}
                           for p in PRECONDITIONS.values()},
         "paper_consistency": [v.to_dict() for v in ctx.consistency],
+        **({"instrument": ctx.instrument} if ctx.instrument else {}),
         **ctx.payload,
         "figures": {k: f"figures/{v}" for k, v in ctx.figures.items()},
     }
