@@ -75,6 +75,14 @@ def read_calibration(folder: str | Path) -> dict[str, Any]:
     return record
 
 
+def read_all(folder: str | Path) -> list[dict[str, Any]]:
+    """Every record in the sub-folders of ``folder`` (e.g. artifacts/instrument), by folder name."""
+    found = sorted(p.parent for p in Path(folder).glob(f"*/{CALIBRATION_FILE}"))
+    if not found:
+        raise ReproError(f"{folder}: no sub-folder holds a {CALIBRATION_FILE} (run scripts/calibrate.sh)")
+    return [read_calibration(f) for f in found]
+
+
 def largest_cost(record: Mapping[str, Any]) -> tuple[str, float]:
     """The classifier A_S costs most, and that cost in points.
 

@@ -27,6 +27,7 @@ import numpy as np
 from tabulate import tabulate
 
 from repro.budget import report_section as budget_report_section
+from repro.calibration import table as calibration_table
 from repro.ceiling import run_width
 from repro.claims import VERDICTS, Verdict, evaluate
 from repro.claims import tolerances as tol
@@ -220,6 +221,7 @@ class ReportContext:
     width_runs: list[Results] = field(default_factory=list)  # runs fine-tuned from an A_S of another width
     replicates: dict[str, Any] | None = None  # {"names", "per_run"}: results is their pooled ReplicateResults
     instrument: dict[str, str] = field(default_factory=dict)  # claim id -> what the instrument allows it
+    calibration: list[dict[str, Any]] = field(default_factory=list)  # `repro calibrate` records (docs/instrument.md)
 
     @property
     def figdir(self) -> Path:
@@ -504,6 +506,33 @@ def width_section(ctx: ReportContext) -> list[Section]:
                     + _md_table(["", "val MSE", "test MSE", *ks], rows))]
 
 
+def calibration_section(ctx: ReportContext) -> list[Section]:
+    """The instrument's calibration (``repro calibrate`` records, docs/instrument.md): what each candidate
+    A_S costs the classifiers on held-out training images, and the declared rule's choice; the record of
+    this run's own setting (its classifiers score on the test set exactly what this run measured) is named,
+    with its test cost beside the held-out one."""
+    if not ctx.calibration:
+        return []
+    ours = ctx.results
+    alone = ours.top1.get(ALONE, {})
+    own = [r for r in ctx.calibration if r.get("classifier_test_top1")
+           and all(k in alone and math.isclose(v, alone[k], rel_tol=0, abs_tol=1e-9)
+                   for k, v in r["classifier_test_top1"].items())
+           and run_width(ours) in (None, float(r["setting"]["ae_width"]))
+           and r["setting"].get("pretrain_epochs") == ((ours.raw.get("provenance") or {}).get("config") or {}).get(
+               "pretrain", {}).get("epochs")]
+    text = ("A_S's cost (top-1 points, i alone minus A_S∘i) on the held-out training images, for each candidate "
+            "setting of A_S, with the cpu scale's classifiers trained at the candidate's side (`bash "
+            "scripts/calibrate.sh`; the candidates and the rule were declared in docs/instrument.md before any ran).")
+    if own and PRETRAINED_AE in ours.top1:
+        r = own[0]
+        test = ", ".join(f"{k} {100 * (alone[k] - ours.top1[PRETRAINED_AE][k]):.2f}" for k in r["heldout"]["cost"]
+                         if k in ours.top1[PRETRAINED_AE])
+        text += (f" This run's own setting is `{r['id']}` (its classifiers score on the test set what this run "
+                 f"measured); its test cost, for comparison: {test}.")
+    return [Section("The instrument's calibration", text + "\n\n" + calibration_table(ctx.calibration))]
+
+
 def _closed(alone: float, own: float, other: float) -> str:
     """The share of the gap ``alone - own`` that ``other`` closes (negative: it loses more).
 
@@ -611,6 +640,7 @@ SECTION_BUILDERS: list[SectionBuilder] = [
     finetune_section,
     ceiling_section,
     width_section,
+    calibration_section,
     lattice_section,
     noise_section,
     nmi_section,
@@ -625,21 +655,24 @@ def build_report(results: Results, out_dir: str | Path, paper: Results | None = 
                  resamples: int | None = None, previous: dict[str, Any] | None = None,
                  ceiling: Results | None = None, replicates: dict[str, Any] | None = None,
                  widths: list[dict[str, Any]] | None = None,
-                 width_runs: list[Results] | None = None) -> dict[str, Any]:
+                 width_runs: list[Results] | None = None,
+                 calibration: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Evaluate every claim on ``results`` and write claims.md / claims.json / claims.html to ``out_dir``.
 
     ``previous``: the claims.json of the same scale under an earlier protocol (with optional "label" and
     "note"), shown beside today's verdicts; ``ceiling``: a diagnostic run fine-tuning both AE halves;
     ``replicates``: {"names", "per_run"} of the runs pooled into ``results`` (repro.replicates);
     ``widths``: ``repro ceiling`` records of A_S at other widths (:func:`repro.ceiling.read_ceiling`);
-    ``width_runs``: runs fine-tuned from an A_S of another width (:func:`repro.ceiling.read_width_run`)."""
+    ``width_runs``: runs fine-tuned from an A_S of another width (:func:`repro.ceiling.read_width_run`);
+    ``calibration``: ``repro calibrate`` records of candidate A_S settings (:func:`repro.calibration.read_all`)."""
     out = Path(out_dir)
     kwargs = {} if resamples is None else {"resamples": resamples}
     verdicts = sort_by_section(evaluate(results, **kwargs))
     is_paper = is_paper_tables(results)
     ctx = ReportContext(results, paper, out, verdicts, paper_consistency() if is_paper else [], is_paper,
                         previous=previous, ceiling=ceiling, replicates=replicates, widths=widths or [],
-                        width_runs=width_runs or [], instrument=instrument_notes(results, ceiling))
+                        width_runs=width_runs or [], instrument=instrument_notes(results, ceiling),
+                        calibration=calibration or [])
     try:
         ctx.grid = cross_grid(results)
     except NotMeasured:

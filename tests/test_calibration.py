@@ -185,3 +185,32 @@ def test_repro_calibrate_at_a_larger_side_and_to_the_plateau(tmp_path):
     (model,) = (out / "ckpt" / "classifiers" / "V").glob("*/model.pt")
     assert torch.load(model, weights_only=True)["config"]["input_size"] == 64
     assert "plateau after 0 lr cut(s)" in (out / "run.log").read_text()
+
+
+# --- the report's section -----------------------------------------------------------------------
+
+
+def test_the_report_shows_the_calibration_and_names_this_runs_own_setting(tmp_path):
+    from repro.report import ReportContext, calibration_section
+    from repro.results import ALONE, PRETRAINED_AE, Results
+
+    alone = {k: 0.70 for k in PAPER_CLASSIFIERS}
+    results = Results(source="cpu", classifiers=list(PAPER_CLASSIFIERS),
+                      top1={ALONE: alone, PRETRAINED_AE: {k: 0.65 for k in PAPER_CLASSIFIERS}},
+                      raw={"provenance": {"config": {"ae": {"width": 0.5}, "pretrain": {"epochs": 1}}}})
+    own = record(five(6.0), rid="w0.5-s32") | {"classifier_test_top1": alone}
+    own["setting"]["pretrain_epochs"] = 1
+    other = record(five(3.0), rid="w0.5-s64") | {"classifier_test_top1": {k: 0.72 for k in PAPER_CLASSIFIERS}}
+    other["setting"] = {"ae_width": 0.5, "side": 64, "pretrain_epochs": 1}
+    ctx = ReportContext(results, None, tmp_path, [], [], False, calibration=[own, other])
+    (section,) = calibration_section(ctx)
+    assert "This run's own setting is `w0.5-s32`" in section.markdown and "L 5.00" in section.markdown
+    assert "`w0.5-s64`" in section.markdown and "Rule (docs/instrument.md): w0.5-s64" in section.markdown
+    assert calibration_section(ReportContext(results, None, tmp_path, [], [], False)) == []
+
+
+def test_repro_report_names_a_calibration_folder_without_records(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "repro.cli", "report", "--paper", "--out", str(tmp_path / "r"),
+                           "--calibration", str(tmp_path)], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert f"--calibration {tmp_path}: no sub-folder holds a calibration.json" in proc.stderr

@@ -146,17 +146,12 @@ def _line(record: dict) -> str:
 
 
 def run_table(args: argparse.Namespace) -> int:
-    from repro.calibration import CALIBRATION_FILE, read_calibration, table
+    from repro.calibration import read_all, table
     from repro.checkpoint import atomic_write
-    from repro.errors import ReproError
 
-    root = Path(args.folder)
-    folders = sorted(p.parent for p in root.glob(f"*/{CALIBRATION_FILE}"))
-    if not folders:
-        raise ReproError(f"{root}: no sub-folder holds a {CALIBRATION_FILE} (run scripts/calibrate.sh)")
     text = ("# The instrument's calibration (docs/instrument.md)\n\nA_S's cost in top-1 points on the held-out "
             "training images (paired bootstrap 95% interval), written by `repro calibrate-table` from the records "
-            "beside this file.\n\n" + table([read_calibration(f) for f in folders]) + "\n")
+            "beside this file.\n\n" + table(read_all(args.folder)) + "\n")
     if args.out:
         atomic_write(Path(args.out), lambda fh: fh.write(text.encode()))
     else:

@@ -23,6 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "widths, measured against this run's classifiers: the report shows A_S's quality against its width")
     p.add_argument("--width-runs", nargs="+", metavar="DIR", help="run folders fine-tuned from an A_S of another "
                    "width against this run's classifiers (shown with --widths): what the method makes of the wider A_S")
+    p.add_argument("--calibration", metavar="DIR", help="a folder whose sub-folders hold `repro calibrate` records "
+                   "(artifacts/instrument): the report shows the instrument's calibration and the declared rule's choice")
     p.add_argument("--resamples", type=int, metavar="N", help="with --runs: bootstrap resamples (default: "
                    "repro.claims.tolerances.BOOTSTRAP_RESAMPLES)")
     p.set_defaults(func=run)
@@ -32,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from repro.ceiling import read_ceiling, read_width_run
     from repro.paper import paper_results
     from repro.paths import ensure_writable_dir
+    from repro.calibration import read_all
     from repro.report import build_report
     from repro.results import Results
 
@@ -49,11 +52,22 @@ def run(args: argparse.Namespace) -> int:
     width_runs = [read_width_run(d, results) for d in args.width_runs or []]
     payload = build_report(results, out, paper=paper, previous=_previous(args.previous),
                            ceiling=Results.from_json(Path(args.ceiling) / "results.json") if args.ceiling else None,
-                           widths=widths, width_runs=width_runs)
+                           widths=widths, width_runs=width_runs,
+                           calibration=_calibration(args.calibration, read_all))
     verdicts = [c["verdict"] for c in payload["claims"]]
     held = sum(v.startswith("holds") for v in verdicts)
     print(f"{out / 'claims.md'}: {held} of {len(verdicts)} claims hold ({sum(v == 'not measured' for v in verdicts)} not measured)")
     return 0
+
+
+def _calibration(folder: str | None, read_all) -> list[dict] | None:
+    """``--calibration DIR``: its records, an error naming the option."""
+    if not folder:
+        return None
+    try:
+        return read_all(folder)
+    except ReproError as err:
+        raise ReproError(f"--calibration {err}") from None
 
 
 def _previous(folder: str | None) -> dict | None:
