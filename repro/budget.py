@@ -9,7 +9,8 @@ unit trains for its configured epochs. With one:
    From these it estimates the evaluation (its forward passes over the test set and the noise sweep,
    the statistics, and :data:`EVAL_FIXED_S`), and it reserves :data:`REPORT_RESERVE_S` for the claims
    report and :data:`MARGIN` of the budget. What is left is for training, split by :data:`SHARES`
-   (declared below, each with its reason).
+   (declared in :mod:`repro.budget_shares`, each with its reason; the throughputs are measured by
+   :mod:`repro.throughput`).
 2. **Each unit** (A_S, each trained classifier, each A_i) measures its own training throughput on its
    first steps and sizes its cap to its allotment. The allotment is the unit's weight (its stage's
    share divided equally among the stage's units) over the weights of all units still to train, of
@@ -39,150 +40,50 @@ unit trains for its configured epochs. With one:
 
 Keys: ``time_budget_s`` changes the numbers, so it is not an operational field. A budgeted unit's key
 carries the budget, the run's classifiers (they set every allotment) and :data:`PLAN_VERSION`
-(:func:`key_parts`): a rerun of the same command reuses the finished units, and a run without a budget
+(:func:`repro.pipeline.unit_keys.budget_key_parts`): a rerun of the same command reuses the finished units, and a run without a budget
 keeps exactly the keys it had before. What a budgeted unit trained is decided by a measurement and so
 differs from machine to machine; its record says what it was.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
 import os
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from repro.errors import ReproError
+import torch
+import torch.nn.functional as F
 
-if TYPE_CHECKING:  # pragma: no cover
-    from repro.pipeline.context import RunContext
-    from repro.training import Trainer
+from repro import distributed
+from repro.checkpoint import read_json, write_json_atomic
+from repro.budget_shares import EVAL_FIXED_S, MARGIN, MARGIN_REASON, REPORT_RESERVE_S, SHARES
+from repro.config import fmt_duration
+from repro.data import EpochSampler, eval_source, make_loader
+from repro.models.classifiers import build_classifier, parse_extra
+from repro.models.segnet import SegNet, SegNetConfig
+from repro.pipeline import unit_keys
+from repro.pipeline.context import RunContext, UnitSizing
+from repro.pipeline.unit_keys import PLAN_VERSION
+from repro.throughput import (COPY_MAX_STEPS, COPY_MIN_SECONDS, COPY_MIN_STEPS, PROBE_IMAGES, StepTimer, rng_devices,
+                               time_forward, time_statistics)
+from repro.training import Trainer, autocast, to_device
 
-PLAN_VERSION = 1  # part of budgeted units' keys: a change to the shares or the sizing rules re-keys them
+
 DECISION_FILE = "budget.json"
 
 
-@dataclass(frozen=True)
-class Share:
-    stage: str
-    weight: float  # of the training time
-    reason: str
-
-
-# The shares of the training time (the budget less the evaluation estimate, the report reserve and the
-# margin), declared once with their reasons. A stage's share is divided equally among its units.
-SHARES: tuple[Share, ...] = (
-    Share("pretrain", 0.30,
-          "one network, but the one every A_i starts from: its reconstruction error bounds every A_i∘j "
-          "(at the cpu scale A_S cost 4.4 to 10.3 top-1 points, and fine-tuning won back 1.5 to 3.3), and "
-          "the slowest model per image of the run (the smoke scale's probe: 1,307 images/s forward, the "
-          "classifiers 3,128 to 18,498)"),
-    Share("classifiers", 0.40,
-          "the networks trained from scratch (five at the paper's scales), whose accuracies every claim "
-          "compares; an equal part each, so a cheap one reaches more epochs (never more than configured; "
-          "what it leaves passes on)"),
-    Share("finetune", 0.30,
-          "one decoder per classifier, each stopped by the convergence rule, not by the budget, when it "
-          "converges first: this share is a cap, and what an A_i leaves unused passes to the next"),
-)
-MARGIN = 0.05  # of the budget
-MARGIN_REASON = ("costs the plan does not model: a data loader started at every epoch, checkpoints, models "
-                 "loaded per unit, and the error of a throughput measured on a few steps")
-# Evaluation costs that do not grow with the test set: loading the models, Fig. 2 and Fig. 3 (the LAB
-# panel took 4.6 s of a 17.5 s smoke evaluation on 2 shared cores), writing results.json.
-EVAL_FIXED_S = 5.0
-# The claims report written after results.json (bootstrap resamples of every claim): measured 13.8 s on
-# the smoke results on 2 shared cores, plus its imports; it does not grow with the scale's models.
-REPORT_RESERVE_S = 20.0
-
-# Measuring a unit's training throughput: warm-up steps first (the first steps start the data loader,
-# allocate the optimiser's state and pick kernels), then at least MIN_STEPS steps and MIN_SECONDS.
-WARMUP_STEPS = 2
-MIN_STEPS = 5
-MIN_SECONDS = 1.0
-MAX_STEPS = 200
-# The classifiers' measurement runs on a copy and is thrown away: shorter.
-COPY_MIN_STEPS = 3
-COPY_MIN_SECONDS = 0.5
-COPY_MAX_STEPS = 50
 # Where a step is slow against the unit's allotment (a slow machine, a small budget), the measurement
 # ends once it has taken this part of the allotment (after two steps at least): half for kept steps
 # (the decision must come while there is time to act on it), a tenth for a copy's.
 MEASURE_SHARE = 0.5
 COPY_MEASURE_SHARE = 0.1
-# The planner's forward-throughput probe: batches of at most this many images, repeated for at least
-# PROBE_SECONDS per model (a GPU batch can take well under a millisecond).
-PROBE_IMAGES = 256
-PROBE_SECONDS = 0.2
-PROBE_MAX_BATCHES = 20
-
-
-# --- durations --------------------------------------------------------------------------------------
-
-
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([hms])")
-
-
-def parse_duration(text: str, what: str | None = None) -> float:
-    """Seconds in a duration: ``90s``, ``7m``, ``1h30m``, ``1.5h``, or a plain number of seconds.
-
-    >>> parse_duration("90s"), parse_duration("7m"), parse_duration("1h30m"), parse_duration("420")
-    (90.0, 420.0, 5400.0, 420.0)
-    >>> parse_duration("2m30s"), parse_duration("1.5h")
-    (150.0, 5400.0)
-    >>> parse_duration("7 minutes")
-    Traceback (most recent call last):
-    ...
-    repro.errors.ReproError: --time-budget 7 minutes: expected a duration such as 90s, 7m or 1h30m (or seconds)
-    """
-    t = str(text).strip().lower()
-    bad = ReproError(f"{what or f'--time-budget {text}'}: expected a duration such as 90s, 7m or 1h30m (or seconds)")
-    try:
-        value = float(t)
-    except ValueError:
-        parts = _DURATION_PART.findall(t)
-        units = [u for _, u in parts]
-        if not parts or "".join(n + u for n, u in parts) != t or units != sorted(set(units), key="hms".index):
-            raise bad from None
-        value = sum(float(n) * {"h": 3600.0, "m": 60.0, "s": 1.0}[u] for n, u in parts)
-    if not math.isfinite(value):
-        raise bad
-    return value
-
-
-def fmt_duration(seconds: float) -> str:
-    """
-    >>> fmt_duration(420), fmt_duration(90.5), fmt_duration(5400), fmt_duration(42.25)
-    ('7m00s', '1m30s', '1h30m00s', '42.2s')
-    """
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    s = int(round(seconds))
-    h, rest = divmod(s, 3600)
-    m, sec = divmod(rest, 60)
-    return f"{h}h{m:02d}m{sec:02d}s" if h else f"{m}m{sec:02d}s"
 
 
 # --- keys and units ---------------------------------------------------------------------------------
-
-
-def key_parts(cfg) -> tuple[Any, ...]:
-    """What a budgeted unit's key adds: nothing without a budget (every key stays what it was).
-
-    >>> from repro.config import RunConfig
-    >>> key_parts(RunConfig())
-    ()
-    >>> key_parts(RunConfig(time_budget_s=420.0))[0]["time_budget_s"]
-    420.0
-    """
-    if cfg.time_budget_s is None:
-        return ()
-    return ({"time_budget_s": float(cfg.time_budget_s), "classifiers": list(cfg.classifiers.keys),
-             "plan": PLAN_VERSION},)
 
 
 def trained_classifiers(cfg) -> list[str]:
@@ -194,7 +95,6 @@ def trained_classifiers(cfg) -> list[str]:
             continue
         extra = getattr(c, "extra", None) or {}
         if k in extra:
-            from repro.models.classifiers import parse_extra
 
             if not parse_extra(k, extra[k]).trained:
                 continue
@@ -226,13 +126,12 @@ def _unit_dir(ctx: RunContext, stage: str, unit: str) -> Path:
 
 
 def _unit_key(ctx: RunContext, stage: str, unit: str) -> str:
-    from repro.pipeline import unit_keys
 
     if stage == "pretrain":
         return unit_keys.pretrain(ctx.cfg)
     if stage == "classifiers":
         return unit_keys.classifier(ctx.cfg, unit)
-    return unit_keys.finetune_finished(ctx, unit[2:])
+    return unit_keys.finetune_finished(ctx.cfg, unit[2:], ctx.unit_dir)
 
 
 def _all_units(cfg) -> list[tuple[str, str]]:
@@ -242,7 +141,6 @@ def _all_units(cfg) -> list[tuple[str, str]]:
 
 def _finished(ctx: RunContext) -> dict[tuple[str, str], tuple[float, float, dict[str, Any]]]:
     """(time_s, done.json's modification time, summary) of every unit of the run finished for its key."""
-    from repro.checkpoint import read_json
 
     out = {}
     for stage, unit in _all_units(ctx.cfg):
@@ -310,120 +208,7 @@ def _finished_now(ctx: RunContext) -> set[tuple[str, str]]:
     return {u for u, (_, mtime, _) in _finished(ctx).items() if u[0] not in ctx.force or mtime >= start_wall}
 
 
-# --- timing -----------------------------------------------------------------------------------------
-
-
-def _sync(device: str) -> None:
-    if str(device).startswith("cuda"):
-        import torch
-
-        torch.cuda.synchronize(device)
-
-
-def _rng_devices(device: str) -> list[int]:
-    """The CUDA devices whose random state fork_rng saves for a measurement on ``device``."""
-    import torch
-
-    if str(device).startswith("cuda") and torch.cuda.is_available():
-        return [torch.device(device).index or 0]
-    return []
-
-
-class StepTimer:
-    """Times training steps (the device synchronised at each step's end) after ``warmup`` of them;
-    :meth:`excluded` blocks (e.g. a validation check run from the same hook) are left out."""
-
-    def __init__(self, device: str, warmup: int = WARMUP_STEPS, min_steps: int = MIN_STEPS,
-                 min_seconds: float = MIN_SECONDS, max_steps: int = MAX_STEPS, limit_s: float = math.inf) -> None:
-        self.device, self.warmup, self.min_steps, self.min_seconds, self.max_steps = (
-            device, warmup, min_steps, min_seconds, max_steps)
-        self.limit_s = limit_s  # enough after two steps once the steps since the first took this long
-        self.steps = 0
-        self.excluded_s = 0.0
-        self.first: float | None = None  # train clock at the end of the first step
-        self.warm: float | None = None  # ... of the last warm-up step
-        self.last: float | None = None
-
-    def _clock(self) -> float:
-        return time.perf_counter() - self.excluded_s
-
-    def step_done(self) -> None:
-        _sync(self.device)
-        now = self._clock()
-        self.steps += 1
-        self.last = now
-        if self.steps == 1:
-            self.first = now
-        if self.steps == self.warmup:
-            self.warm = now
-
-    @contextlib.contextmanager
-    def excluded(self):
-        _sync(self.device)
-        t = time.perf_counter()
-        try:
-            yield
-        finally:
-            _sync(self.device)
-            self.excluded_s += time.perf_counter() - t
-
-    @property
-    def timed_steps(self) -> int:
-        return max(0, self.steps - self.warmup)
-
-    def enough(self) -> bool:
-        n = self.timed_steps
-        if self.steps >= 2 and self.last - self.first >= self.limit_s:
-            return True
-        return n >= self.max_steps or (n >= self.min_steps and self.last - self.warm >= self.min_seconds)
-
-    def measurement(self) -> tuple[float, int, float]:
-        """(seconds per step, steps measured, seconds measured): the steps after the warm-up, else
-        every step after the first, else None for a single step (nothing to time it against)."""
-        if self.timed_steps >= 1:
-            return (self.last - self.warm) / self.timed_steps, self.timed_steps, self.last - self.warm
-        if self.steps >= 2:
-            return (self.last - self.first) / (self.steps - 1), self.steps - 1, self.last - self.first
-        raise ValueError("one step: nothing to time it against")
-
-
 # --- the planner ------------------------------------------------------------------------------------
-
-
-def _time_forward(model, x, precision: str, device: str) -> float:
-    """Seconds per image of ``model``'s forward pass on ``x`` (eval mode, no gradients), after one
-    warm-up batch."""
-    import torch
-
-    from repro.training import autocast
-
-    with torch.inference_mode(), autocast(device, precision):
-        model(x)
-        _sync(device)
-        t0, n = time.perf_counter(), 0
-        while n < PROBE_MAX_BATCHES:
-            model(x)
-            n += 1
-            _sync(device)
-            if time.perf_counter() - t0 >= PROBE_SECONDS:
-                break
-    return (time.perf_counter() - t0) / (n * x.shape[0])
-
-
-def _time_statistics(x, bins: int) -> float:
-    """Seconds per image and autoencoder of the evaluation's nMI and LAB statistics (on a noisy copy
-    of ``x`` standing in for a reconstruction)."""
-    import torch
-
-    from repro.analysis.nmi import AVERAGES, NMI_SHUFFLE_SEED, NMIAccumulator
-    from repro.colour import LabStatistics
-
-    recon = (x + 0.05 * torch.randn_like(x)).clamp(0, 1)
-    t0 = time.perf_counter()
-    NMIAccumulator(bins=bins, averages=AVERAGES, baseline_seed=NMI_SHUFFLE_SEED, keep=True).update(x, recon)
-    LabStatistics(["A"], per_image=True).update(x, {"A": recon})
-    _sync(str(x.device))
-    return (time.perf_counter() - t0) / x.shape[0]
 
 
 class Planner:
@@ -452,12 +237,7 @@ class Planner:
 
     # -- measurement --------------------------------------------------------------------------------
     def _probe(self) -> dict[str, Any]:
-        import torch
 
-        from repro import distributed
-        from repro.data import eval_source
-        from repro.models.classifiers import build_classifier
-        from repro.models.segnet import SegNet, SegNetConfig
 
         cfg, ctx = self.cfg, self.ctx
         with distributed.main_first():
@@ -467,7 +247,7 @@ class Planner:
         device, side = ctx.device, cfg.data.image_size
         forward: dict[str, float] = {}
         c = cfg.classifiers
-        with torch.random.fork_rng(devices=_rng_devices(device)):
+        with torch.random.fork_rng(devices=rng_devices(device)):
             torch.manual_seed(0)
             x = torch.rand(b, 3, side, side, device=device)
             if cfg.channels_last:
@@ -483,9 +263,9 @@ class Planner:
                 model = build().to(device).eval()
                 if cfg.channels_last:
                     model = model.to(memory_format=torch.channels_last)
-                forward[name] = _time_forward(model, x, cfg.precision, device)
+                forward[name] = time_forward(model, x, cfg.precision, device)
                 del model
-            stats = _time_statistics(x.float().contiguous(), cfg.evaluate.nmi_bins)
+            stats = time_statistics(x.float().contiguous(), cfg.evaluate.nmi_bins)
         return {"n_test": n_test, "batch": b, "forward_s_per_image": forward, "statistics_s_per_image": stats,
                 "forward_images_per_s": {k: 1.0 / max(v, 1e-12) for k, v in forward.items()}}
 
@@ -585,7 +365,6 @@ def planner(ctx: RunContext) -> Planner | None:
 
 def _stored(unit_dir: Path, key: str) -> dict[str, Any] | None:
     """The decision of an interrupted unit being resumed (its training state is there), else None."""
-    from repro.checkpoint import read_json
 
     if not (unit_dir / "state.pt").exists():
         return None
@@ -601,7 +380,6 @@ def _forget(ctx: RunContext, unit_dir: Path) -> None:
 
 
 def _store(ctx: RunContext, unit_dir: Path, key: str, decision: dict[str, Any]) -> None:
-    from repro.checkpoint import write_json_atomic
 
     if ctx.is_main:
         unit_dir.mkdir(parents=True, exist_ok=True)
@@ -641,7 +419,6 @@ def attach(ctx: RunContext, stage: str, unit: str, unit_dir: Path, key: str, tra
         ctx.info(f"{_label(stage, unit)}: resumed with its time-budget cap ({_describe(stored)})")
         return
     _forget(ctx, unit_dir)
-    from repro import distributed
 
     timer = StepTimer(trainer.options.device)
     inner = trainer.after_step
@@ -717,7 +494,6 @@ def size_classifier(ctx: RunContext, k: str, unit_dir: Path, key: str, trainer: 
     plan = planner(ctx)
     if plan is None:
         return epochs
-    from repro import distributed
 
     decision = _stored(unit_dir, key)
     if decision is not None:
@@ -766,11 +542,7 @@ def _measure_copy(ctx: RunContext, clf, trainer: Trainer, limit_s: float) -> tup
     """(seconds per step, steps timed, seconds timed, wait for the first batch) of classifier training
     steps on a copy of ``clf``: the trainer's data set, sampler order, batch, precision and memory
     format, SGD as the stage uses; the global random state is left as it was."""
-    import torch
-    import torch.nn.functional as F
 
-    from repro.data import EpochSampler, make_loader
-    from repro.training import autocast, to_device
 
     c = ctx.cfg.classifiers
     device = trainer.options.device
@@ -778,7 +550,7 @@ def _measure_copy(ctx: RunContext, clf, trainer: Trainer, limit_s: float) -> tup
     most = min(COPY_MAX_STEPS, max(COPY_MIN_STEPS, trainer.total_steps // 10))
     timer = StepTimer(device, min_steps=min(COPY_MIN_STEPS, most), min_seconds=COPY_MIN_SECONDS, max_steps=most,
                       limit_s=limit_s)
-    with torch.random.fork_rng(devices=_rng_devices(device)):
+    with torch.random.fork_rng(devices=rng_devices(device)):
         model = copy.deepcopy(clf).train()
         opt = torch.optim.SGD(model.parameters(), lr=c.lr / 10, momentum=c.momentum, nesterov=True,
                               weight_decay=c.weight_decay)
@@ -812,7 +584,6 @@ def summary_fields(ctx: RunContext, unit_dir: Path, key: str) -> dict[str, Any]:
     """``{"budget": decision}`` for a unit's summary when the run has a budget, else nothing."""
     if ctx.cfg.time_budget_s is None:
         return {}
-    from repro.checkpoint import read_json
 
     blob = read_json(unit_dir / DECISION_FILE)
     if isinstance(blob, dict) and blob.get("key") == key:
@@ -844,75 +615,6 @@ def results_entry(ctx: RunContext, summaries: dict[str, dict[str, Any]], timings
     }}
 
 
-def report_markdown(raw: dict[str, Any]) -> str | None:
-    """The claims report's "Time budget" section from a results.json's ``budget`` entry (None without).
-
-    >>> report_markdown({}) is None
-    True
-    """
-    b = raw.get("budget")
-    if not isinstance(b, dict):
-        return None
-    plan = b.get("plan") or {}
-    actual = b.get("actual_s") or {}
-    total = b["budget_s"]
-    lines = [f"Budget **{fmt_duration(total)}** (`--time-budget`; repro/budget.py). When results.json was "
-             f"written, the run had spent **{fmt_duration(b['spent_at_results_s'])}**; the claims report follows "
-             f"(reserve {fmt_duration(plan.get('report_reserve_s', REPORT_RESERVE_S))})."]
-    rows = []
-    training = total - sum(plan.get(k, 0.0) for k in ("evaluate_estimate_s", "report_reserve_s", "margin_s"))
-    for stage, share in b["shares"].items():
-        rows.append([stage, f"{share['weight']:.0%} of the training time ({fmt_duration(max(0.0, training) * share['weight'])})",
-                     _secs(actual.get(stage))])
-    rows.append(["evaluate", f"estimate {_secs(plan.get('evaluate_estimate_s'))}", _secs(actual.get("evaluate"))])
-    rows.append(["claims report", f"reserve {_secs(plan.get('report_reserve_s'))}", ""])
-    rows.append(["margin", f"{b['margin']['fraction']:.0%} of the budget ({_secs(plan.get('margin_s'))})", ""])
-    lines.append(_table(["stage", "planned (time left for training is shared as it goes)", "took"], rows))
-    lines.append("Why these shares:\n\n" + "\n".join(
-        [f"- **{stage}**: {share['reason']}" for stage, share in b["shares"].items()]
-        + ["- **evaluate**: its forward passes over the test set and the noise sweep and its nMI and LAB "
-           "statistics, costed from the probe's throughputs, plus the fixed costs (models, figures)",
-           f"- **margin**: {b['margin']['reason']}"]))
-    urows = []
-    for unit, d in b["units"].items():
-        m = d.get("measured")
-        if "cap_images" not in d:  # ended within its measurement
-            urows.append([unit, "", "", "", "", d.get("limited_by", "")])
-            continue
-        speed = f"{m['images_per_s']:,.0f} ({m['steps']} steps, {m['seconds']:.2f} s; {m['how']})" if m else \
-            "not measured: no time left"
-        urows.append([unit, speed, _secs(d["allotted_s"]), f"{d['cap_images']:,}",
-                      f"{d['cap_epochs']:.2f} of {d['configured_epochs']:g}", d["limited_by"]])
-    if urows:
-        lines.append("Each unit's sizing decision (the allotment is its part of the time left when it decided):\n\n"
-                     + _table(["unit", "measured images/s", "allotted", "cap (images)", "cap (epochs)", "limited by"],
-                              urows))
-    probe = plan.get("probe") or {}
-    if probe.get("forward_images_per_s"):
-        lines.append("Forward throughput measured by the plan's probe (images/s, batches of "
-                     f"{probe.get('batch')}): " + ", ".join(f"{k} {v:,.0f}" for k, v in probe["forward_images_per_s"].items())
-                     + f"; nMI and LAB statistics {probe.get('statistics_s_per_image', 0) * 1e3:.2f} ms per image and AE.")
-    return "\n\n".join(lines)
-
-
-def _secs(x: float | None) -> str:
-    return "" if x is None else fmt_duration(float(x))
-
-
-def _table(headers: list[str], rows: list[list[Any]]) -> str:
-    from tabulate import tabulate
-
-    return tabulate(rows, headers=headers, tablefmt="github")
-
-
-def report_section(ctx) -> list:
-    """A report builder (repro.report.SECTION_BUILDERS): the "Time budget" section, when there was one."""
-    from repro.report import Section
-
-    md = report_markdown(ctx.results.raw)
-    return [Section("Time budget", md)] if md else []
-
-
 def log_total(ctx: RunContext) -> None:
     """run.log's last word on the budget: the time used against it (nothing without a budget)."""
     if ctx.cfg.time_budget_s is None:
@@ -920,3 +622,27 @@ def log_total(ctx: RunContext) -> None:
     budget, spent = float(ctx.cfg.time_budget_s), clock(ctx).spent()
     ctx.info(f"time budget {fmt_duration(budget)}: {fmt_duration(spent)} used ({spent / budget:.0%}), "
              "including the time recorded by units finished in earlier processes")
+
+
+class BudgetSizing(UnitSizing):
+    """The run context's sizing under ``--time-budget`` (the planner above the stages, module doc): the
+    stages call these hooks; each delegates to this module's function of the same name."""
+
+    def attach(self, ctx: RunContext, stage: str, unit: str, unit_dir: Path, key: str, trainer: Trainer) -> None:
+        attach(ctx, stage, unit, unit_dir, key, trainer)
+
+    def size_classifier(self, ctx: RunContext, k: str, unit_dir: Path, key: str, trainer: Trainer, clf: Any,
+                        epochs: int) -> int:
+        return size_classifier(ctx, k, unit_dir, key, trainer, clf, epochs)
+
+    def summary_fields(self, ctx: RunContext, unit_dir: Path, key: str) -> dict[str, Any]:
+        return summary_fields(ctx, unit_dir, key)
+
+    def results_entry(self, ctx: RunContext, summaries: dict[str, dict[str, Any]],
+                      timings: dict[str, Any]) -> dict[str, Any]:
+        return results_entry(ctx, summaries, timings)
+
+
+def sizing_for(cfg) -> UnitSizing | None:
+    """The sizing a run of ``cfg`` takes: the budget's when it has one, else None (the default)."""
+    return BudgetSizing() if cfg.time_budget_s is not None else None

@@ -21,7 +21,7 @@ import numpy as np
 from tabulate import tabulate
 
 from repro.errors import ReproError
-from repro.results import ALONE, PRETRAINED_AE
+
 from repro.vocabulary import PAPER_CLASSIFIERS
 
 CALIBRATION_FILE = "calibration.json"

@@ -3,7 +3,7 @@
 Decoder-only fine-tuning (the paper's method) starts from A_S and keeps its best held-out check, whose
 first is A_S itself; no decoder gives a classifier more than the images themselves. So, for classifier
 i, A_S∘i and i alone bracket what A_i∘i can reach, and what the frozen encoder keeps decides where in
-that bracket the ceiling lies. :func:`autoencoder_accuracy` measures one AE against a run's
+that bracket the ceiling lies. :func:`repro.evaluation.autoencoder_accuracy` measures one AE against a run's
 classifiers on the test set: top-1/top-5 of i alone and of AE∘i, and the AE's reconstruction MSE.
 ``repro ceiling`` (:mod:`repro.commands.ceiling`) runs it on the A_S of a configuration, e.g. one
 pre-trained at another width (``--set ae.width=1.0``), and writes ``<out>/ceiling.json``; ``repro
@@ -13,68 +13,14 @@ report --widths DIR...`` shows A_S's quality against its width beside the run's 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from repro.errors import ReproError
-from repro.results import ALONE, PRETRAINED_AE
-
-if TYPE_CHECKING:  # pragma: no cover - torch is imported where it is used: `repro report` reads records without it
-    import torch
-    from torch import nn
-
-    from repro.results import Results
+from repro.results import ALONE, PRETRAINED_AE, Results
 
 CEILING_FILE = "ceiling.json"
-
-
-def autoencoder_accuracy(ae: "nn.Module", classifiers: Mapping[str, "nn.Module"],
-                         loader: Iterable[tuple["torch.Tensor", "torch.Tensor"]], *, device: str = "cpu",
-                         precision: str = "fp32", per_image: bool = False) -> dict[str, Any]:
-    """Test top-1/top-5 of every classifier alone and on ``ae``'s reconstructions, and ``ae``'s MSE.
-
-    The evaluate stage's own accuracy measurement (:class:`repro.evaluation.AccuracyGrid`, eval mode,
-    each batch reconstructed once and read by every classifier), for one AE without the rest of the
-    evaluation. Keys follow results.json: ``top1[ALONE][k]``, ``top1[PRETRAINED_AE][k]``. With
-    ``per_image``, also ``correct[source][k]``: each image's top-1 correctness (a bool array), for a
-    paired interval (:mod:`repro.calibration`).
-
-    >>> import torch
-    >>> from torch import nn
-    >>> ident = nn.Identity()
-    >>> clf = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
-    >>> _ = nn.init.constant_(clf[1].weight, 0.0); _ = nn.init.constant_(clf[1].bias, 0.0)
-    >>> clf[1].bias.data[1] = 1.0  # always class 1
-    >>> out = autoencoder_accuracy(ident, {"k": clf}, [(torch.zeros(3, 1, 2, 2), torch.tensor([1, 1, 0]))])
-    >>> out["n"], out["top1"][ALONE]["k"], out["top1"][PRETRAINED_AE]["k"], out["mse"]
-    (3, 0.6666666666666666, 0.6666666666666666, 0.0)
-    """
-    import functools
-
-    import torch
-
-    from repro.evaluation import AccuracyGrid, Batch, eval_mode, batch_on_device
-    from repro.training import autocast
-
-    autocasting = functools.partial(autocast, device, precision)
-    grid = AccuracyGrid(classifiers, [PRETRAINED_AE], autocasting)
-    n, squared, values = 0, 0.0, 0
-    with eval_mode([ae, *classifiers.values()]), torch.inference_mode():
-        for batch in loader:
-            x, y = batch_on_device(batch, torch.device(device))
-            with autocasting():
-                rec = ae(x).float()
-            grid.update(Batch(x, y, n, {PRETRAINED_AE: rec}))
-            squared += float(((rec - x) ** 2).sum())
-            values += x.numel()
-            n += x.shape[0]
-    out = {"n": n, "mse": squared / max(values, 1), **grid.result()["accuracy"]}
-    if per_image:
-        import numpy as np
-
-        out["correct"] = {a: {k: np.concatenate(v) for k, v in row.items()} for a, row in grid.correct["top1"].items()}
-    return out
 
 
 def read_ceiling(folder: str | Path, results: "Results") -> dict[str, Any]:
@@ -103,7 +49,6 @@ def read_width_run(folder: str | Path, results: "Results") -> "Results":
     against the same classifiers as ``results`` (``scripts/ceiling_width_finetune.sh``), checked as
     :func:`read_ceiling` checks a record: i alone scores exactly what the run measured. Its width is
     ``run_width(...)`` of the returned results."""
-    from repro.results import Results
 
     path = Path(folder) / "results.json"
     if not path.is_file():

@@ -13,6 +13,7 @@ import importlib
 import os
 import sys
 
+from repro import __version__
 from repro.errors import ReproError
 
 # Order is the order shown by ``repro --help``.
@@ -35,8 +36,6 @@ def version() -> str:
     try:
         return dist_version("repro")
     except PackageNotFoundError:
-        from repro import __version__
-
         return __version__
 
 

@@ -64,6 +64,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from repro.per_image import (LAB_COLUMNS, LAB_ORIGINAL_COLUMNS, encode_array, encode_tails, histogram_percentile,
+                             n_units, tail_windows, unit_sums)
+
 CHANNELS = ("L", "a", "b")
 
 
@@ -111,27 +114,6 @@ def histogram_counts(values: np.ndarray, lo: float, width: float, bins: int) -> 
     idx = np.floor((np.asarray(values, dtype=np.float64).ravel() - lo) / width)
     idx = np.clip(idx, 0, bins - 1).astype(np.int64)
     return np.bincount(idx, minlength=bins)
-
-
-def histogram_percentile(counts: np.ndarray, lo: float, width: float, q: float) -> float:
-    """The ``q``-th percentile (0-100) of the values counted in ``counts``, linear inside a bin.
-
-    >>> histogram_percentile(np.array([0, 10, 10, 0]), 0.0, 1.0, 50)
-    2.0
-    >>> histogram_percentile(np.array([0, 10, 10, 0]), 0.0, 1.0, 25)
-    1.5
-    """
-    counts = np.asarray(counts, dtype=np.float64)
-    total = counts.sum()
-    if total <= 0:
-        return float("nan")
-    target = total * q / 100.0
-    cdf = np.cumsum(counts)
-    i = int(np.searchsorted(cdf, target, side="left"))
-    i = min(i, len(counts) - 1)
-    below = cdf[i - 1] if i > 0 else 0.0
-    inside = (target - below) / counts[i] if counts[i] > 0 else 0.0
-    return float(lo + width * (i + inside))
 
 
 def total_variation(p_counts: np.ndarray, q_counts: np.ndarray) -> float:
@@ -294,9 +276,6 @@ class LabStatistics:
         """The ``per_image.lab`` section of results.json (layout in :mod:`repro.results`): per bootstrap
         unit (a pair of consecutive images), the sum of its images' per-pixel means and power, and the
         counts of its L histogram in the tail windows around the 1st and 99th percentiles."""
-        from repro.per_image import (LAB_COLUMNS, LAB_ORIGINAL_COLUMNS, encode_array, encode_tails, n_units,  # noqa: PLC0415
-                                     tail_windows, unit_sums)
-
         if not self.per_image:
             raise ValueError("LabStatistics: per-image values were not kept (per_image=False)")
         if self._original.images == 0:

@@ -30,8 +30,10 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from repro.classifier_names import parse_extra, resolve_classifier
 from repro.errors import ReproError
 from repro.vocabulary import NOISE_LEVELS, PAPER_CLASSIFIERS, TRAINABLE
+from repro.paths import artifacts_dir
 
 SCALES = ("smoke", "cpu", "gpu", "paper")
 DATASETS = ("digits", "cifar10", "imagenet")
@@ -172,7 +174,6 @@ class RunConfig:
     @property
     def out_dir(self) -> Path:
         """``--out``, else ``artifacts/<scale>`` of the checkout (or ``$REPRO_ARTIFACTS/<scale>``)."""
-        from repro.paths import artifacts_dir
 
         return Path(self.out) if self.out else artifacts_dir(self.scale)
 
@@ -480,6 +481,52 @@ def scale_config(name: str) -> RunConfig:
         raise ReproError(f"unknown scale {name!r}; choose one of {', '.join(SCALES)}") from None
 
 
+# --- durations --------------------------------------------------------------------------------------
+
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([hms])")
+
+
+def parse_duration(text: str, what: str | None = None) -> float:
+    """Seconds in a duration: ``90s``, ``7m``, ``1h30m``, ``1.5h``, or a plain number of seconds.
+
+    >>> parse_duration("90s"), parse_duration("7m"), parse_duration("1h30m"), parse_duration("420")
+    (90.0, 420.0, 5400.0, 420.0)
+    >>> parse_duration("2m30s"), parse_duration("1.5h")
+    (150.0, 5400.0)
+    >>> parse_duration("7 minutes")
+    Traceback (most recent call last):
+    ...
+    repro.errors.ReproError: --time-budget 7 minutes: expected a duration such as 90s, 7m or 1h30m (or seconds)
+    """
+    t = str(text).strip().lower()
+    bad = ReproError(f"{what or f'--time-budget {text}'}: expected a duration such as 90s, 7m or 1h30m (or seconds)")
+    try:
+        value = float(t)
+    except ValueError:
+        parts = _DURATION_PART.findall(t)
+        units = [u for _, u in parts]
+        if not parts or "".join(n + u for n, u in parts) != t or units != sorted(set(units), key="hms".index):
+            raise bad from None
+        value = sum(float(n) * {"h": 3600.0, "m": 60.0, "s": 1.0}[u] for n, u in parts)
+    if not math.isfinite(value):
+        raise bad
+    return value
+
+
+def fmt_duration(seconds: float) -> str:
+    """
+    >>> fmt_duration(420), fmt_duration(90.5), fmt_duration(5400), fmt_duration(42.25)
+    ('7m00s', '1m30s', '1h30m00s', '42.2s')
+    """
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    s = int(round(seconds))
+    h, rest = divmod(s, 3600)
+    m, sec = divmod(rest, 60)
+    return f"{h}h{m:02d}m{sec:02d}s" if h else f"{m}m{sec:02d}s"
+
+
 # --- overrides --------------------------------------------------------------------------------------
 
 
@@ -492,8 +539,6 @@ def parse_classifier_list(text: str) -> tuple[tuple[str, ...], dict[str, str]]:
     >>> parse_classifier_list("l, vgg16_bn, cnx=torchvision:convnext_tiny")
     (('L', 'V', 'cnx'), {'cnx': 'torchvision:convnext_tiny'})
     """
-    from repro.models.classifiers import parse_extra, resolve_classifier
-
     where = f"--classifiers {text}"
     keys: list[str] = []
     extra: dict[str, str] = {}
@@ -632,8 +677,6 @@ def set_field(cfg: RunConfig, dotted: str, text: str) -> RunConfig:
         if name not in hints or dataclasses.is_dataclass(hints[name]):
             raise ReproError(f"--set {dotted}: no such setting; top-level fields: {', '.join(_settable_fields())}")
         if name == "time_budget_s":  # a duration, as for --time-budget: 420, 90s, 7m, 1h30m; none: no budget
-            from repro.budget import parse_duration
-
             none = text.strip().lower() in ("none", "null", "")
             return replace(cfg, time_budget_s=None if none else parse_duration(text, f"--set {dotted}={text}"))
         return replace(cfg, **{name: _parse_value(text, hints[name], dotted)})
@@ -679,9 +722,11 @@ def apply_overrides(
 ) -> RunConfig:
     """The common flags, then ``--set`` assignments in order (so ``--set`` wins), then :func:`validate`.
 
-    Each setting remembers the flag that gave it, so that an error names what the user typed.
+    Each setting remembers the flag that gave it (:func:`override_origins`), so that an error names what
+    the user typed.
     """
-    origins: dict[str, str] = {}
+    origins = override_origins(epochs=epochs, data=data, classifiers=classifiers, out=out, device=device, seed=seed,
+                               trainable=trainable, threads=threads, time_budget=time_budget, sets=sets)
     if epochs is not None:
         cfg = replace(
             cfg,
@@ -689,36 +734,57 @@ def apply_overrides(
             classifiers=replace(cfg.classifiers, epochs=epochs, epochs_by_key={}),
             finetune=replace(cfg.finetune, epochs=epochs),
         )
-        origins.update({f"{s}.epochs": f"--epochs {epochs}" for s in ("pretrain", "classifiers", "finetune")})
     if data is not None:
         cfg = replace(cfg, data=replace(cfg.data, root=data))
-        origins["data.root"] = f"--data {data}"
     if download is not None:
         cfg = replace(cfg, data=replace(cfg.data, download=download))
     if classifiers is not None:
         keys, extra = parse_classifier_list(classifiers)
         cfg = replace(cfg, classifiers=replace(cfg.classifiers, keys=keys, extra=extra))
-        origins["classifiers.keys"] = origins["classifiers.extra"] = f"--classifiers {classifiers}"
     for name, value in (("out", out), ("device", device), ("seed", seed), ("threads", threads)):
         if value is not None:
             cfg = replace(cfg, **{name: value})
-            origins[name] = f"--{name} {value}"
     if trainable is not None:
         cfg = replace(cfg, finetune=replace(cfg.finetune, trainable=trainable))
-        origins["finetune.trainable"] = f"--trainable {trainable}"
     if time_budget is not None:
-        from repro.budget import parse_duration
-
         cfg = replace(cfg, time_budget_s=parse_duration(time_budget, f"--time-budget {time_budget}"))
-        origins["time_budget_s"] = f"--time-budget {time_budget}"
     for item in sets:
         name, sep, value = item.partition("=")
         if not sep:
             raise ReproError(f"--set {item!r}: expected section.field=value")
         cfg = set_field(cfg, name.strip(), value.strip())
-        origins[name.strip()] = f"--set {name.strip()}={value.strip()}"
     validate(cfg, origins)
     return cfg
+
+
+def override_origins(*, epochs: int | None = None, data: str | None = None, classifiers: str | None = None,
+                     out: str | None = None, device: str | None = None, seed: int | None = None,
+                     trainable: str | None = None, threads: int | None = None, time_budget: str | None = None,
+                     sets: list[str] | tuple[str, ...] = ()) -> dict[str, str]:
+    """Setting -> the flag as typed that gives it (the last one wins, as in :func:`apply_overrides`).
+
+    >>> override_origins(classifiers="L,x=m:f", sets=["classifiers.extra=y=m:g"])["classifiers.extra"]
+    '--set classifiers.extra=y=m:g'
+    """
+    origins: dict[str, str] = {}
+    if epochs is not None:
+        origins.update({f"{s}.epochs": f"--epochs {epochs}" for s in ("pretrain", "classifiers", "finetune")})
+    if data is not None:
+        origins["data.root"] = f"--data {data}"
+    if classifiers is not None:
+        origins["classifiers.keys"] = origins["classifiers.extra"] = f"--classifiers {classifiers}"
+    for name, value in (("out", out), ("device", device), ("seed", seed), ("threads", threads)):
+        if value is not None:
+            origins[name] = f"--{name} {value}"
+    if trainable is not None:
+        origins["finetune.trainable"] = f"--trainable {trainable}"
+    if time_budget is not None:
+        origins["time_budget_s"] = f"--time-budget {time_budget}"
+    for item in sets:
+        name, sep, value = item.partition("=")
+        if sep:
+            origins[name.strip()] = f"--set {name.strip()}={value.strip()}"
+    return origins
 
 
 _TYPE_WORDS = {int: "an integer", float: "a finite number", bool: "true or false", str: "text"}
@@ -832,14 +898,24 @@ def validate(cfg: RunConfig, origins: dict[str, str] | None = None) -> None:
         _validate_extra(c, origins)
 
 
-def _validate_extra(c: ClassifiersConfig, origins: dict[str, str]) -> None:
-    """Your own classifiers: every label in the run's keys, once (case-insensitively: labels
-    name folders), and every spec naming something that exists (the registry's checks; what the network
-    returns is checked on one batch before the pipeline starts: repro.pipeline.classifiers.check_extras)."""
-    from repro.models.classifiers import parse_extra, resolve_extra
+def extras_origin(origins: dict[str, str]) -> str:
+    """The option that gave ``classifiers.extra``, for its errors: ``--classifiers``, ``--set classifiers.extra``
+    or, from a scale, the setting's name.
 
+    >>> extras_origin({"classifiers.extra": "--classifiers L,x=m:f"}), extras_origin({})
+    ('--classifiers', 'classifiers.extra')
+    """
     given = origins.get("classifiers.extra", "")
-    flag = "--set classifiers.extra" if given.startswith("--set") else given.split(" ")[0] or "classifiers.extra"
+    return "--set classifiers.extra" if given.startswith("--set") else given.split(" ")[0] or "classifiers.extra"
+
+
+def _validate_extra(c: ClassifiersConfig, origins: dict[str, str]) -> None:
+    """Your own classifiers: every label in the run's keys, once (case-insensitively: labels name
+    folders), and every spec well formed (its syntax). Whether a spec names something that exists (a
+    torchvision architecture, a factory that imports, a weights file) and what its network returns are
+    the registry's checks, made where models are built before any stage runs
+    (repro.pipeline.classifiers.check_extras)."""
+    flag = extras_origin(origins)
     missing = [label for label in c.extra if label not in c.keys]
     if missing:
         raise ReproError(f"{flag}: {', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not among "
@@ -850,7 +926,7 @@ def _validate_extra(c: ClassifiersConfig, origins: dict[str, str]) -> None:
         raise ReproError(f"{flag}: labels {', '.join(twice)} differ only in case (they name folders)")
     for label, text in c.extra.items():
         try:
-            resolve_extra(parse_extra(label, text))
+            parse_extra(label, text)
         except ReproError as err:
             raise ReproError(f"{flag}: {err}") from None
 
@@ -879,6 +955,54 @@ def _strip_operational(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {k: _strip_operational(v) for k, v in obj.items() if k not in OPERATIONAL_FIELDS}
     return obj
+
+
+# --- differences between two recorded configurations (the run guard, replicates) ------------------
+
+
+RUN_LEVEL_IGNORED = frozenset({"data.root", "data.download"})  # where the data are, not what they are
+# Settings added after runs were recorded, with the value that changes nothing: a record without the
+# setting and a run that leaves it so are the same configuration (no extras, no budget, no pre-training stop).
+ADDED_LATER: dict[str, Any] = {"classifiers.extra": {}, "time_budget_s": None, "pretrain.lr_cuts": None}
+
+
+def config_differences(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
+    """``"section.field old -> new"`` for every setting that differs, operational fields left out.
+
+    >>> config_differences({"seed": 0, "out": "a", "classifiers": {"lr": 0.05, "keys": ["L", "A", "V"]}},
+    ...                    {"seed": 0, "out": "b", "classifiers": {"lr": 0.03, "keys": ["L"]}})
+    ['classifiers.lr 0.05 -> 0.03', 'classifiers.keys L,A,V -> L']
+    >>> config_differences({"finetune": {}}, {"finetune": {"lr_cuts": 2}})
+    ['finetune.lr_cuts (not recorded) -> 2']
+    >>> config_differences({"pretrain": {}}, {"pretrain": {"lr_cuts": None}})
+    []
+    """
+    out = []
+    for name in [*new, *(n for n in old if n not in new)]:
+        dotted = f"{prefix}{name}"
+        if name in OPERATIONAL_FIELDS or dotted in RUN_LEVEL_IGNORED:
+            continue
+        a, b = old.get(name, _MISSING), new.get(name, _MISSING)
+        if dotted in ADDED_LATER and all(v is _MISSING or v == ADDED_LATER[dotted] for v in (a, b)):  # unset either way
+            continue
+        if isinstance(a, dict) and isinstance(b, dict) and not dotted.endswith(("epochs_by_key", "extra")):
+            out += config_differences(a, b, f"{dotted}.")
+        elif a != b:
+            out.append(f"{dotted} {_show(a)} -> {_show(b)}")
+    return out
+
+
+_MISSING = object()
+
+
+def _show(value: Any) -> str:
+    if value is _MISSING:
+        return "(not recorded)"
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value)) or "(none)"
+    if isinstance(value, dict):
+        return ",".join(f"{k}:{v}" for k, v in value.items()) or "(none)"
+    return str(value)
 
 
 def stage_key(*parts: Any) -> str:

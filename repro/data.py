@@ -37,6 +37,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from repro.config import DATA_ENV, DataConfig, RunConfig
 from repro.errors import ReproError
+from repro.checkpoint import load_checkpoint, save_checkpoint
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -244,7 +245,6 @@ def cached_folder(folder: Path, name: str, cache_dir: Path | None, progress: boo
     The cache file name carries a hash of the file list (paths, sizes, mtimes), so changed data is
     decoded again. The file is written atomically and loaded with ``weights_only=True``.
     """
-    from repro.checkpoint import load_checkpoint, save_checkpoint
 
     paths, labels, classes = list_image_folder(folder)
     cache = None

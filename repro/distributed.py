@@ -17,6 +17,7 @@ import os
 from dataclasses import dataclass
 
 import torch
+from repro.errors import ReproError
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,6 @@ def wrap_ddp(model: torch.nn.Module, device: str) -> torch.nn.Module:
 
 def local_batch_size(global_batch: int, setting: str) -> int:
     """This process's share of a global batch; the batch must split evenly across processes."""
-    from repro.errors import ReproError
 
     if global_batch % _INFO.world_size:
         raise ReproError(f"{setting}={global_batch} does not split over {_INFO.world_size} processes")

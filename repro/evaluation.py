@@ -42,7 +42,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from repro.analysis.nmi import NMI_SHUFFLE_SEED
+from repro.analysis.nmi import AVERAGES, NMIAccumulator, NMI_SHUFFLE_SEED
 from repro.colour import LabStatistics
 from repro.errors import ReproError
 from repro.figures import plot_lab_panel
@@ -218,7 +218,6 @@ class NmiMeasurement:
     chance baseline (pixels shuffled, seeded by ``shuffle_seed``) and the per-image values behind it."""
 
     def __init__(self, ae_names: Sequence[str], bins: int, shuffle_seed: int):
-        from repro.analysis.nmi import AVERAGES, NMIAccumulator  # noqa: PLC0415
 
         self.ae_names, self.bins, self.shuffle_seed = list(ae_names), bins, shuffle_seed
         self.accs = {name: NMIAccumulator(bins=bins, averages=AVERAGES, baseline_seed=shuffle_seed, keep=True)
@@ -394,7 +393,6 @@ def _nmi_sections(accs: Mapping[str, Any], ae_names: Sequence[str], bins: int, n
                   shuffle_seed: int) -> tuple[dict[str, Any], dict[str, Any]]:
     """results.json's ``nmi`` (means: raw, chance baseline, corrected) and ``per_image.nmi`` (the MI and
     entropies each image's and pair's nMI derive from, 16-bit quantised; repro.per_image)."""
-    from repro.analysis.nmi import AVERAGES  # noqa: PLC0415
 
     names = {"intra": list(ae_names), "inter": list(accs)}
 
@@ -427,3 +425,45 @@ def _nmi_sections(accs: Mapping[str, Any], ae_names: Sequence[str], bins: int, n
                   for key in ("mi", "mi_shuffled")},
     }
     return section, per_image
+
+
+# --- one AE against a run's classifiers (repro ceiling, repro calibrate) ---------------------------
+
+
+def autoencoder_accuracy(ae: nn.Module, classifiers: Mapping[str, nn.Module],
+                         loader: Iterable[tuple[torch.Tensor, torch.Tensor]], *, device: str = "cpu",
+                         precision: str = "fp32", per_image: bool = False) -> dict[str, Any]:
+    """Test top-1/top-5 of every classifier alone and on ``ae``'s reconstructions, and ``ae``'s MSE.
+
+    The evaluate stage's own accuracy measurement (:class:`repro.evaluation.AccuracyGrid`, eval mode,
+    each batch reconstructed once and read by every classifier), for one AE without the rest of the
+    evaluation. Keys follow results.json: ``top1[ALONE][k]``, ``top1[PRETRAINED_AE][k]``. With
+    ``per_image``, also ``correct[source][k]``: each image's top-1 correctness (a bool array), for a
+    paired interval (:mod:`repro.calibration`).
+
+    >>> import torch
+    >>> from torch import nn
+    >>> ident = nn.Identity()
+    >>> clf = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
+    >>> _ = nn.init.constant_(clf[1].weight, 0.0); _ = nn.init.constant_(clf[1].bias, 0.0)
+    >>> clf[1].bias.data[1] = 1.0  # always class 1
+    >>> out = autoencoder_accuracy(ident, {"k": clf}, [(torch.zeros(3, 1, 2, 2), torch.tensor([1, 1, 0]))])
+    >>> out["n"], out["top1"][ALONE]["k"], out["top1"][PRETRAINED_AE]["k"], out["mse"]
+    (3, 0.6666666666666666, 0.6666666666666666, 0.0)
+    """
+    autocasting = functools.partial(autocast, device, precision)
+    grid = AccuracyGrid(classifiers, [PRETRAINED_AE], autocasting)
+    n, squared, values = 0, 0.0, 0
+    with eval_mode([ae, *classifiers.values()]), torch.inference_mode():
+        for batch in loader:
+            x, y = batch_on_device(batch, torch.device(device))
+            with autocasting():
+                rec = ae(x).float()
+            grid.update(Batch(x, y, n, {PRETRAINED_AE: rec}))
+            squared += float(((rec - x) ** 2).sum())
+            values += x.numel()
+            n += x.shape[0]
+    out = {"n": n, "mse": squared / max(values, 1), **grid.result()["accuracy"]}
+    if per_image:
+        out["correct"] = {a: {k: np.concatenate(v) for k, v in row.items()} for a, row in grid.correct["top1"].items()}
+    return out

@@ -34,6 +34,7 @@ import numpy as np
 
 from repro.grid import DEFAULT_READING, CrossGrid
 from repro.results import PRETRAINED_AE, Results, ae_name
+from repro.analysis.lattice import build_lattice, context_at
 
 if TYPE_CHECKING:
     import torch
@@ -97,7 +98,7 @@ def plot_mse_curves(curves: dict[str, list], path: Path, title: str = "") -> boo
         ax.set_title(title, fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    from repro.checkpoint import atomic_write
+    from repro.checkpoint import atomic_write  # noqa: PLC0415 - loads torch, which `repro report` and `repro analyze` do not
 
     atomic_write(path, lambda fh: fig.savefig(fh, format="png", metadata={"Software": None}))
     plt.close(fig)
@@ -305,7 +306,6 @@ def plot_lattice(lattice: Lattice, ax: Axes | None = None, title: str | None = N
 
 
 def lattice_figures(grid: CrossGrid, thresholds: dict[str, float], out: Path, reading: str = DEFAULT_READING) -> dict[str, str]:
-    from repro.analysis.lattice import build_lattice, context_at
 
     r = grid.rrc(reading)
     files = {}

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from repro.errors import ReproError
+from repro.analysis.rrc import rrc
 
 RRC_READINGS = ("ae_diagonal", "classifier_alone")
 DEFAULT_READING = "ae_diagonal"
@@ -78,7 +79,6 @@ class CrossGrid:
         return np.array([acc_of(a) for a in self.aes]), np.array([acc_of(c) for c in self.classifiers])
 
     def rrc(self, reading: str = DEFAULT_READING) -> np.ndarray:
-        from repro.analysis.rrc import rrc
 
         row_acc, col_acc = self.accuracies(reading)
         try:

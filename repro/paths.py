@@ -42,3 +42,16 @@ def ensure_writable_dir(path: str | os.PathLike, what: str) -> Path:
         raise ReproError(f"{what} {p}: cannot write there ({err.strerror or err}); "
                          "choose another folder or make this one writable") from None
     return p
+
+
+def write_text_atomic(path: Path, text: str | bytes) -> None:
+    """Write via a temporary file in the same folder and rename, so a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text.encode() if isinstance(text, str) else text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -44,13 +44,11 @@ import base64
 import math
 import zlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:  # pragma: no cover
-    from repro.results import Results
 
 UNIT = 2  # test images per resampling unit (an inter-nMI pair)
 QUANT_BITS = 16  # quantised floats: 65,536 levels over the array's own range
@@ -467,7 +465,7 @@ class PerImage:
 
     def _percentiles(self, s: np.ndarray) -> np.ndarray:
         """(R, tails): each stored L percentile from the weighted counts of its window, computed as
-        repro.colour.histogram_percentile computes it on the whole histogram (the cumulative counts
+        histogram_percentile computes it on the whole histogram (the cumulative counts
         inside the window are the whole histogram's); NaN where it leaves the window (tail_windows)."""
         lo, width, _ = self.lab_bins
         total = s[:, self.size] * self.pixels
@@ -499,57 +497,25 @@ class PerImage:
         return self.main.values(main), self.noise_q.values(noise) if noise.size else noise, tails
 
 
-def resample(results: "Results", data: PerImage, main: np.ndarray, noise: np.ndarray, tails: np.ndarray) -> "Results":
-    """A copy of ``results`` with every aggregate that has per-image values replaced by its recomputed
-    value (one row each of :meth:`PerImage.values`). Sections without per-image values are left out of
-    the copy (claims reading them raise NotMeasured on it; ``data.gaps`` says why)."""
-    v, vn, vt = main.tolist(), noise.tolist(), tails.tolist()
-    changes: dict[str, Any] = {}
-    for metric in ("top1", "top5"):
-        if metric in data.top:
-            changes[metric] = {ae: {c: v[i] for c, i in row.items()} for ae, row in data.top[metric].items()}
-    if "top5" not in data.top:
-        changes["top5"] = {}
-    changes["noise"] = None
-    if data.noise and results.noise:
-        changes["noise"] = {**results.noise, **{m: {g: {c: [vn[i] for i in idx] for c, idx in row.items()}
-                                                    for g, row in groups.items()} for m, groups in data.noise.items()}}
-    changes["nmi"] = None
-    if data.nmi and results.nmi:
-        raw = {kind: {avg: {n: v[i] for n, i in row.items()} for avg, row in t.items()} for kind, t in data.nmi["raw"].items()}
-        base = {kind: {avg: {n: v[i] for n, i in row.items()} for avg, row in t.items()}
-                for kind, t in data.nmi["baseline"].items()}
-        corrected = {kind: {avg: {n: x - base[kind][avg][n] for n, x in row.items()} for avg, row in t.items()}
-                     for kind, t in raw.items()}
-        changes["nmi"] = {**results.nmi, **raw, "baseline": base, "corrected": corrected}
-    changes["lab"] = None
-    if data.lab and results.lab:
-        lab = {}
-        for name, entry in data.lab.items():
-            s = {k: x for k, x in results.lab[name].items() if k != "hist_distance"}  # whole histograms: not resampled
-            for key, idx in entry.items():
-                s[key] = {ch: v[i] for ch, i in idx.items()} if isinstance(idx, dict) else v[idx]
-            lab[name] = s
-        for k, (name, key, _, _, _) in enumerate(data.tails):
-            lab[name][key] = vt[k]
-        for s in lab.values():
-            for a, b, r in (("L_p01", "L_p99", "L_range"), ("L_p01_original", "L_p99_original", "L_range_original")):
-                if a in s and b in s:
-                    s[r] = s[b] - s[a]
-        changes["lab"] = lab
-    return replace(results, **changes)
+def histogram_percentile(counts: np.ndarray, lo: float, width: float, q: float) -> float:
+    """The ``q``-th percentile (0-100) of the values counted in ``counts``, linear inside a bin.
 
-
-def resamples(results: "Results", data: PerImage, count: int, seed: int) -> Iterator["Results"]:
-    """``count`` seeded bootstrap resamples of ``results``, computed in chunks of :data:`CHUNK`."""
-    weights = bootstrap_weights(data.n_units, count, seed)
-    while True:
-        chunk = [w for _, w in zip(range(CHUNK), weights)]
-        if not chunk:
-            return
-        main, noise, tails = data.values(np.stack(chunk))
-        for k in range(len(chunk)):
-            yield resample(results, data, main[k], noise[k], tails[k])
+    >>> histogram_percentile(np.array([0, 10, 10, 0]), 0.0, 1.0, 50)
+    2.0
+    >>> histogram_percentile(np.array([0, 10, 10, 0]), 0.0, 1.0, 25)
+    1.5
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    total = counts.sum()
+    if total <= 0:
+        return float("nan")
+    target = total * q / 100.0
+    cdf = np.cumsum(counts)
+    i = int(np.searchsorted(cdf, target, side="left"))
+    i = min(i, len(counts) - 1)
+    below = cdf[i - 1] if i > 0 else 0.0
+    inside = (target - below) / counts[i] if counts[i] > 0 else 0.0
+    return float(lo + width * (i + inside))
 
 
 def tail_windows(hist: np.ndarray, lo: float, width: float) -> dict[str, tuple[int, int]]:
@@ -558,8 +524,6 @@ def tail_windows(hist: np.ndarray, lo: float, width: float) -> dict[str, tuple[i
     percentiles of a resample leave these only if the resample halves or doubles the mass of a tail,
     which a bootstrap of more than a few dozen images does not do; where it does, the percentile is NaN
     (never a wrong number)."""
-    from repro.colour import histogram_percentile  # noqa: PLC0415
-
     def bin_of(q: float) -> int:
         return min(len(hist) - 1, max(0, int(math.floor((histogram_percentile(hist, lo, width, q) - lo) / width))))
 

@@ -37,12 +37,15 @@ from typing import Any
 
 import numpy as np
 
+from repro.config import config_differences
 from repro.errors import ReproError
-from repro.per_image import CHUNK, resample
-from repro.results import Results
+from repro.paths import write_text_atomic
+from repro.per_image import CHUNK
+from repro.results import Results, resample
+from repro.claims import evaluate
 
 # Settings replicates may differ in: the run seed, or the fine-tuning seed alone (a setting the
-# pipeline may add; see the module doc). Dotted names as repro.pipeline.config_guard.config_differences gives them.
+# pipeline may add; see the module doc). Dotted names as repro.config.config_differences gives them.
 SEED_SETTINGS = ("seed", "finetune.seed")
 
 
@@ -53,7 +56,6 @@ def _flatten_provenance(results: Results) -> dict[str, Any]:
 def check_replicates(runs: Sequence[Results], names: Sequence[str]) -> str:
     """Which seed setting varies between the runs ("seed" or "finetune.seed"); ReproError (one line)
     when they differ in any other setting, share every seed, or lack their configuration."""
-    from repro.pipeline.config_guard import config_differences  # noqa: PLC0415 - pulls in the config module only here
 
     if len(runs) < 2:
         raise ReproError("--runs: give at least two run folders (replicates of one configuration)")
@@ -181,7 +183,6 @@ def replicate_results(runs: Sequence[Results], names: Sequence[str]) -> Replicat
 
 def replicate_verdicts(runs: Sequence[Results], resamples: int | None = None) -> list[dict[str, str]]:
     """Each run's own verdict per claim (its single-run bootstrap): ``[{claim id: verdict}, ...]``."""
-    from repro.claims import evaluate  # noqa: PLC0415
 
     kwargs = {} if resamples is None else {"resamples": resamples}
     return [{v.id: v.verdict for v in evaluate(r, **kwargs)} for r in runs]
@@ -220,7 +221,6 @@ def replicates_markdown(results: ReplicateResults, names: Sequence[str], per_run
 def write_replicates(out: Path, results: ReplicateResults, names: Sequence[str], per_run: Sequence[dict[str, str]],
                      pooled_verdicts: Sequence[dict[str, Any]]) -> Path:
     """``replicates.md`` and ``replicates.json`` beside the claims report."""
-    from repro.report import write_text_atomic  # noqa: PLC0415
 
     md = "# Training-seed replicates\n\n" + replicates_markdown(results, names, per_run, pooled_verdicts)
     payload = {"design": describe_design(results), "shared_images": results.shared_images,

@@ -16,17 +16,14 @@ import base64
 import html
 import json
 import math
-import os
 import re
-import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 from tabulate import tabulate
 
-from repro.budget import report_section as budget_report_section
+from repro.budget_shares import REPORT_RESERVE_S
 from repro.calibration import table as calibration_table
 from repro.ceiling import run_width
 from repro.claims import VERDICTS, Verdict, evaluate
@@ -47,63 +44,18 @@ from repro.figures import (
     rrc_figure,
     save_figure,
 )
-from repro.grid import DEFAULT_READING, RRC_READINGS, CrossGrid
+from repro.config import fmt_duration
+from repro.grid import DEFAULT_READING, RRC_READINGS
+from repro.paths import write_text_atomic
 from repro.results import ALONE, PRETRAINED_AE, Results, ae_name
+from repro.sections import (ReportContext, Section, fmt_interval, grid_rows, json_interval, md_table, pct,
+                            table1_rows)
 from repro.your_classifiers import your_classifiers_section
+from repro.analysis.lattice import build_lattice, context_at, stable_intervals
+from repro.claims.cross import middle_intervals
+from repro.replicates import replicates_markdown
 
 PAPER_INTERVALS = ((0.17, 0.52), (0.66, 0.84))
-
-
-def write_text_atomic(path: Path, text: str | bytes) -> None:
-    """Write via a temporary file in the same folder and rename, so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(text.encode() if isinstance(text, str) else text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _fmt_interval(low: float, high: float) -> str:
-    lo = "-inf" if low == -math.inf else f"{low:.4f}"
-    hi = "inf" if high == math.inf else f"{high:.4f}"
-    return f"({lo}, {hi}]"
-
-
-def _json_interval(low: float, high: float) -> list[float | None]:
-    return [None if low == -math.inf else round(low, 6), None if high == math.inf else round(high, 6)]
-
-
-# --- tables -----------------------------------------------------------------------------------
-
-
-def _pct(x: float | None) -> str:
-    return "" if x is None else f"{100 * x:.2f}"
-
-
-def table1_rows(results: Results, paper: Results | None) -> list[list[str]]:
-    rows = []
-    for clf in results.classifiers:
-        for setting, label in ((ALONE, clf), (PRETRAINED_AE, f"A_S∘{clf}"), (ae_name(clf), f"A_{clf}∘{clf}")):
-            ours = results.top1.get(setting, {}).get(clf)
-            ours5 = results.top5.get(setting, {}).get(clf)
-            base = results.top1.get(ALONE, {}).get(clf)
-            p = paper.top1.get(setting, {}).get(clf) if paper and clf in paper.classifiers else None
-            diff = "" if setting == ALONE or ours is None or base is None else f"{100 * (ours - base):+.2f}"
-            rows.append([label, _pct(ours), diff, _pct(ours5), _pct(p)])
-    return rows
-
-
-def grid_rows(grid: CrossGrid, values: np.ndarray | None = None, digits: int = 4) -> list[list[str]]:
-    values = grid.values if values is None else values
-    return [[f"A_{a}"] + [f"{v:.{digits}f}" for v in values[i]] for i, a in enumerate(grid.aes)]
-
-
-def _md_table(headers: list[str], rows: list[list[Any]]) -> str:
-    return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
 
 
 # --- verdict formatting -------------------------------------------------------------------------
@@ -197,43 +149,12 @@ _RULES = (f"A claim **holds** when it holds on the measured numbers and in at le
 # --- the report's sections ----------------------------------------------------------------------
 
 
-@dataclass
-class Section:
-    heading: str
-    markdown: str
-    html: str | None = None  # its own HTML; None: rendered from the markdown
-
-
-@dataclass
-class ReportContext:
-    results: Results
-    paper: Results | None
-    out: Path
-    verdicts: list[Verdict]
-    consistency: list[Verdict]
-    is_paper: bool
-    grid: CrossGrid | None = None
-    figures: dict[str, str] = field(default_factory=dict)  # name -> file name under figures/
-    payload: dict[str, Any] = field(default_factory=dict)  # extra entries of claims.json
-    previous: dict[str, Any] | None = None  # claims.json of the same scale under an earlier protocol
-    ceiling: Results | None = None  # a diagnostic run with both halves of the AE fine-tuned
-    widths: list[dict[str, Any]] = field(default_factory=list)  # ceiling.json records: A_S at other widths
-    width_runs: list[Results] = field(default_factory=list)  # runs fine-tuned from an A_S of another width
-    replicates: dict[str, Any] | None = None  # {"names", "per_run"}: results is their pooled ReplicateResults
-    instrument: dict[str, str] = field(default_factory=dict)  # claim id -> what the instrument allows it
-    calibration: list[dict[str, Any]] = field(default_factory=list)  # `repro calibrate` records (docs/instrument.md)
-
-    @property
-    def figdir(self) -> Path:
-        return self.out / "figures"
-
-
 def summary_section(ctx: ReportContext) -> list[Section]:
     counts = verdict_counts(ctx.verdicts)
     inst = instrument_paragraph(ctx.instrument)
     md = (f"**{counts_line(ctx.verdicts)}**\n\nSource: **{ctx.results.source}**. RRC reading: `{DEFAULT_READING}` "
           f"(acc(i) = acc(A_i∘i)). {_RULES}\n\n" + (f"{inst}\n\n" if inst else "")
-          + _md_table(summary_headers(ctx.instrument), summary_rows(ctx.verdicts, ctx.instrument)))
+          + md_table(summary_headers(ctx.instrument), summary_rows(ctx.verdicts, ctx.instrument)))
     badges = " ".join(f"<span class='badge {_vclass(k)}'>{n} {html.escape(k)}</span>" for k, n in counts.items())
     inst_cell = ((lambda v: f"<td>{html.escape(_instrument_word(ctx.instrument.get(v.id)))}</td>") if ctx.instrument
                  else (lambda v: ""))
@@ -286,7 +207,7 @@ def preconditions_section(ctx: ReportContext) -> list[Section]:
              ", ".join(v.id for v in ctx.verdicts if p.id in v.requires and p.id != "five") or "every claim"]
             for p in PRECONDITIONS.values()]
     return [Section("Preconditions (declared before the results were seen)",
-                    _md_table(["id", "the data must show", "why", "otherwise", "claims"], rows))]
+                    md_table(["id", "the data must show", "why", "otherwise", "claims"], rows))]
 
 
 def consistency_section(ctx: ReportContext) -> list[Section]:
@@ -295,13 +216,13 @@ def consistency_section(ctx: ReportContext) -> list[Section]:
     rows = [[v.id, v.paper, v.ours, v.verdict] for v in ctx.consistency]
     bad = sum(not v.holds for v in ctx.consistency)
     return [Section("The paper against itself", f"{bad} of {len(ctx.consistency)} checks disagree.\n\n"
-                    + _md_table(["check", "one place", "the other", "verdict"], rows))]
+                    + md_table(["check", "one place", "the other", "verdict"], rows))]
 
 
 def table1_section(ctx: ReportContext) -> list[Section]:
     if PRETRAINED_AE not in ctx.results.top1:
         return []
-    return [Section("Table 1: top-1 / top-5 (%)", _md_table(
+    return [Section("Table 1: top-1 / top-5 (%)", md_table(
         ["network", "top-1", "diff", "top-5", "paper top-1"], table1_rows(ctx.results, ctx.paper)))]
 
 
@@ -310,11 +231,11 @@ def table2_section(ctx: ReportContext) -> list[Section]:
         return []
     grid = ctx.grid
     headers = ["AE \\ classifier", *grid.classifiers]
-    body = _md_table(headers, grid_rows(grid))
+    body = md_table(headers, grid_rows(grid))
     if ctx.paper is not None and not ctx.is_paper:
         pgrid = cross_grid(ctx.paper)
-        body += "\n\nThe paper's Table 2:\n\n" + _md_table(["AE \\ classifier", *pgrid.classifiers], grid_rows(pgrid))
-    return [Section("Table 2: top-1 of A_i∘j", body), Section("RRC(A_i∘j)", _md_table(headers, grid_rows(grid, grid.rrc(), 3)))]
+        body += "\n\nThe paper's Table 2:\n\n" + md_table(["AE \\ classifier", *pgrid.classifiers], grid_rows(pgrid))
+    return [Section("Table 2: top-1 of A_i∘j", body), Section("RRC(A_i∘j)", md_table(headers, grid_rows(grid, grid.rrc(), 3)))]
 
 
 def grid_heatmap_section(ctx: ReportContext) -> list[Section]:
@@ -366,7 +287,7 @@ def finetune_section(ctx: ReportContext) -> list[Section]:
             f"applied to fine-tuning; see `repro/pipeline/finetune.py`), or up to its cap; the check with the lowest "
             f"held-out loss is kept. Held-out: {held_n:,} training images no stage trained on (the test set is read "
             "by the evaluation alone).\n\n"
-            + _md_table(["AE", "images seen", "minutes", "stopped", "kept check (images)", "held-out: i alone",
+            + md_table(["AE", "images seen", "minutes", "stopped", "kept check (images)", "held-out: i alone",
                          "A_S∘i", "A_i∘i (kept)"], rows)
             + f"\n\n![convergence](figures/{ctx.figures['finetune_convergence']})")
     if any(len(c["heldout_top1"]) > 1 for c in curves.values()):
@@ -379,7 +300,6 @@ def replicates_section(ctx: ReportContext) -> list[Section]:
     """Training-seed replicates (``repro report --runs``): the design and how many runs hold on their own."""
     if not ctx.replicates:
         return []
-    from repro.replicates import replicates_markdown
 
     md = replicates_markdown(ctx.results, ctx.replicates["names"], ctx.replicates["per_run"],
                              [v.to_dict() for v in ctx.verdicts])
@@ -396,7 +316,7 @@ def previous_protocol_section(ctx: ReportContext) -> list[Section]:
     label = ctx.previous.get("label", "previous protocol")
     return [Section(f"Verdicts under the previous protocol ({label})",
                     f"{changed} of {len(ctx.verdicts)} verdicts differ. {ctx.previous.get('note', '')}\n\n"
-                    + _md_table(["claim", label, "this run"], rows))]
+                    + md_table(["claim", label, "this run"], rows))]
 
 
 def _kept_at(results: Results, ae: str) -> int | None:
@@ -422,7 +342,7 @@ def ceiling_section(ctx: ReportContext) -> list[Section]:
         i, s, dec, both = (ours.top1[ALONE][k], ours.top1[PRETRAINED_AE][k], ours.top1[a][k], ceil.top1[a][k])
         kept = _kept_at(ceil, a)
         gap = i - s
-        rows.append([k, _pct(i), _pct(s), _pct(dec), _pct(both), "" if kept is None else f"{kept:,}",
+        rows.append([k, pct(i), pct(s), pct(dec), pct(both), "" if kept is None else f"{kept:,}",
                      f"{(dec - s) / gap:.0%}" if gap > 0 else "", f"{(both - s) / gap:.0%}" if gap > 0 else ""])
         if kept == 0:
             unmoved.append(k)
@@ -443,7 +363,7 @@ def ceiling_section(ctx: ReportContext) -> list[Section]:
                     "encoder and decoder under the same rule (a diagnostic: how much of what A_S loses any "
                     "fine-tuning of this A_S can recover); 'kept at' is the images seen at the diagnostic's kept "
                     "check. " + " ".join(reading) + "\n\n"
-                    + _md_table(["i", "i alone", "A_S∘i", "A_i∘i (decoder)", "A_i∘i (both)", "kept at",
+                    + md_table(["i", "i alone", "A_S∘i", "A_i∘i (decoder)", "A_i∘i (both)", "kept at",
                                  "share of A_S's loss won back (decoder)", "(both)"], rows))]
 
 
@@ -459,18 +379,18 @@ def width_section(ctx: ReportContext) -> list[Section]:
     ks = [k for k in ours.classifiers if all(k in w["test"]["top1"][PRETRAINED_AE] for w in ctx.widths)]
     if not ks:
         return []
-    rows = [["i alone", "", ""] + [_pct(ours.top1[ALONE][k]) for k in ks]]
+    rows = [["i alone", "", ""] + [pct(ours.top1[ALONE][k]) for k in ks]]
     for w in sorted(ctx.widths, key=lambda w: w["ae_width"]):
         val = w["pretrain"]["val_mse"]
         rows.append([f"A_S at width {w['ae_width']:g}", "" if val is None else f"{val:.5f}", f"{w['test']['mse']:.5f}"]
-                    + [_pct(w["test"]["top1"][PRETRAINED_AE][k]) for k in ks])
+                    + [pct(w["test"]["top1"][PRETRAINED_AE][k]) for k in ks])
     dec = [a for a in (ae_name(k) for k in ks) if a in ours.top1]
     if len(dec) == len(ks):
-        rows.append(["A_i∘i (this run, decoder)", "", ""] + [_pct(ours.top1[ae_name(k)][k]) for k in ks])
+        rows.append(["A_i∘i (this run, decoder)", "", ""] + [pct(ours.top1[ae_name(k)][k]) for k in ks])
     runs = sorted(ctx.width_runs, key=run_width)
     for run in runs:
         rows.append([f"A_i∘i from width {run_width(run):g} (decoder)", "", ""]
-                    + [_pct(run.top1[ae_name(k)][k]) if k in run.top1.get(ae_name(k), {}) else "" for k in ks])
+                    + [pct(run.top1[ae_name(k)][k]) if k in run.top1.get(ae_name(k), {}) else "" for k in ks])
     width = run_width(ours)
     own = next((w for w in ctx.widths if w["ae_width"] == width), None)
     if own is not None:  # the share of A_S's loss (i - A_S∘i at this run's width) another width removes
@@ -503,7 +423,7 @@ def width_section(ctx: ReportContext) -> list[Section]:
                     + (" 'A_i∘i from width W': a run fine-tuned by this scale's protocol from the A_S of width W "
                        "with this run's classifiers (`scripts/ceiling_width_finetune.sh`), where measured."
                        if runs else "") + reading + "\n\n"
-                    + _md_table(["", "val MSE", "test MSE", *ks], rows))]
+                    + md_table(["", "val MSE", "test MSE", *ks], rows))]
 
 
 def calibration_section(ctx: ReportContext) -> list[Section]:
@@ -544,8 +464,6 @@ def _closed(alone: float, own: float, other: float) -> str:
 
 
 def lattice_section(ctx: ReportContext) -> list[Section]:
-    from repro.analysis.lattice import build_lattice, context_at, stable_intervals
-    from repro.claims.cross import middle_intervals
 
     if ctx.grid is None:
         return []
@@ -560,15 +478,15 @@ def lattice_section(ctx: ReportContext) -> list[Section]:
             continue
         ivs = middle_intervals(r)
         widest = sorted(sorted(ivs, key=lambda iv: iv[1] - iv[0], reverse=True)[:2])
-        ctx.payload["intervals"][reading] = [_json_interval(lo, hi) for lo, hi in stable_intervals(r)]
+        ctx.payload["intervals"][reading] = [json_interval(lo, hi) for lo, hi in stable_intervals(r)]
         rows.append([reading + (" (default)" if reading == DEFAULT_READING else ""),
-                     ", ".join(_fmt_interval(*iv) for iv in widest),
-                     ", ".join(_fmt_interval(*iv) for iv in ivs)])
+                     ", ".join(fmt_interval(*iv) for iv in widest),
+                     ", ".join(fmt_interval(*iv) for iv in ivs)])
     paper_ivs = ", ".join(f"[{lo:.2f}, {hi:.2f}]" for lo, hi in PAPER_INTERVALS)
     sections.append(Section("Stable intervals of t (Sec. 3.4)",
                             f"The paper: any t in {paper_ivs} gives one context. Each (low, high] below gives one "
                             "context; the two widest inside (0, 1] are listed first. These numbers decide the RRC reading.\n\n"
-                            + _md_table(["RRC reading", "two widest", "all inside (0, 1]"], rows)))
+                            + md_table(["RRC reading", "two widest", "all inside (0, 1]"], rows)))
 
     r = grid.rrc()
     widest = sorted(sorted(middle_intervals(r), key=lambda iv: iv[1] - iv[0], reverse=True)[:2])
@@ -615,6 +533,76 @@ def nmi_section(ctx: ReportContext) -> list[Section]:
 
 def run_figures_section(ctx: ReportContext) -> list[Section]:
     return [Section(f"Figure: {key}", f"![{key}]({rel})") for key, rel in sorted((ctx.results.raw.get("figures") or {}).items())]
+
+
+# --- the time budget (read from results.json; repro.budget wrote it) -----------------------------
+
+
+def budget_markdown(raw: dict[str, Any]) -> str | None:
+    """The claims report's "Time budget" section from a results.json's ``budget`` entry (None without); the
+    report reserve the planner declared (REPORT_RESERVE_S) where the entry's plan does not say.
+
+    >>> budget_markdown({}) is None
+    True
+    """
+    b = raw.get("budget")
+    if not isinstance(b, dict):
+        return None
+    plan = b.get("plan") or {}
+    actual = b.get("actual_s") or {}
+    total = b["budget_s"]
+    lines = [f"Budget **{fmt_duration(total)}** (`--time-budget`; repro/budget.py). When results.json was "
+             f"written, the run had spent **{fmt_duration(b['spent_at_results_s'])}**; the claims report follows "
+             f"(reserve {fmt_duration(plan.get('report_reserve_s', REPORT_RESERVE_S))})."]
+    rows = []
+    training = total - sum(plan.get(k, 0.0) for k in ("evaluate_estimate_s", "report_reserve_s", "margin_s"))
+    for stage, share in b["shares"].items():
+        rows.append([stage, f"{share['weight']:.0%} of the training time ({fmt_duration(max(0.0, training) * share['weight'])})",
+                     _secs(actual.get(stage))])
+    rows.append(["evaluate", f"estimate {_secs(plan.get('evaluate_estimate_s'))}", _secs(actual.get("evaluate"))])
+    rows.append(["claims report", f"reserve {_secs(plan.get('report_reserve_s'))}", ""])
+    rows.append(["margin", f"{b['margin']['fraction']:.0%} of the budget ({_secs(plan.get('margin_s'))})", ""])
+    lines.append(_table(["stage", "planned (time left for training is shared as it goes)", "took"], rows))
+    lines.append("Why these shares:\n\n" + "\n".join(
+        [f"- **{stage}**: {share['reason']}" for stage, share in b["shares"].items()]
+        + ["- **evaluate**: its forward passes over the test set and the noise sweep and its nMI and LAB "
+           "statistics, costed from the probe's throughputs, plus the fixed costs (models, figures)",
+           f"- **margin**: {b['margin']['reason']}"]))
+    urows = []
+    for unit, d in b["units"].items():
+        m = d.get("measured")
+        if "cap_images" not in d:  # ended within its measurement
+            urows.append([unit, "", "", "", "", d.get("limited_by", "")])
+            continue
+        speed = f"{m['images_per_s']:,.0f} ({m['steps']} steps, {m['seconds']:.2f} s; {m['how']})" if m else \
+            "not measured: no time left"
+        urows.append([unit, speed, _secs(d["allotted_s"]), f"{d['cap_images']:,}",
+                      f"{d['cap_epochs']:.2f} of {d['configured_epochs']:g}", d["limited_by"]])
+    if urows:
+        lines.append("Each unit's sizing decision (the allotment is its part of the time left when it decided):\n\n"
+                     + _table(["unit", "measured images/s", "allotted", "cap (images)", "cap (epochs)", "limited by"],
+                              urows))
+    probe = plan.get("probe") or {}
+    if probe.get("forward_images_per_s"):
+        lines.append("Forward throughput measured by the plan's probe (images/s, batches of "
+                     f"{probe.get('batch')}): " + ", ".join(f"{k} {v:,.0f}" for k, v in probe["forward_images_per_s"].items())
+                     + f"; nMI and LAB statistics {probe.get('statistics_s_per_image', 0) * 1e3:.2f} ms per image and AE.")
+    return "\n\n".join(lines)
+
+
+def _secs(x: float | None) -> str:
+    return "" if x is None else fmt_duration(float(x))
+
+
+def _table(headers: list[str], rows: list[list[Any]]) -> str:  # numbers parsed, unlike md_table: as it was written
+    return tabulate(rows, headers=headers, tablefmt="github")
+
+
+def budget_report_section(ctx: ReportContext) -> list[Section]:
+    """The "Time budget" section, when the run had one: read from results.json's ``budget`` entry, which the
+    planner (repro.budget) wrote; the report reads data and does not call into the planner."""
+    md = budget_markdown(ctx.results.raw)
+    return [Section("Time budget", md)] if md else []
 
 
 def provenance_section(ctx: ReportContext) -> list[Section]:

@@ -84,17 +84,16 @@ import hashlib
 import json
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from repro.errors import ReproError
-from repro.per_image import PerImage, decode_bits, encode_bits  # noqa: F401 - encode/decode_bits: their home before
+from repro.per_image import CHUNK, PerImage, bootstrap_weights, decode_bits, encode_bits  # noqa: F401 - encode/decode_bits: their home before
+from repro.schema import READABLE_VERSIONS, SCHEMA_VERSION, check_results  # noqa: F401 - SCHEMA_VERSION: read from here too
 
-SCHEMA_VERSION = 2  # the side file of per_image is a way of storing version 2, not a new version
-READABLE_VERSIONS = (1, 2)  # version 1: no per-image values beyond top-1, no nMI baseline (see above)
 ALONE = "none"
 PRETRAINED_AE = "A_S"
 
@@ -217,8 +216,6 @@ class Results:
         left out of the copy (None), so a claim reading them is "not measured" on it rather than
         resampled with fixed numbers; :meth:`resample_gaps` says which and why.
         """
-        from repro.per_image import resample  # noqa: PLC0415
-
         if self.samples is None:
             raise ValueError(f"{self.source}: no per-image values to resample")
         main, noise, tails = self.samples.values(np.asarray(weights, dtype=np.float64)[None, :])
@@ -227,11 +224,9 @@ class Results:
     def bootstrap(self, resamples: int, seed: int) -> Iterator["Results"]:
         """``resamples`` seeded bootstrap resamples (:meth:`resample` under multinomial unit weights);
         nothing without per-image values. Subclasses (repro.replicates) resample at more levels."""
-        from repro.per_image import resamples as draw  # noqa: PLC0415
-
         if self.samples is None or resamples <= 0:
             return iter(())
-        return draw(self, self.samples, resamples, seed)
+        return draw_resamples(self, self.samples, resamples, seed)
 
     def resample_gaps(self) -> dict[str, str]:
         """The sections whose numbers a resample cannot recompute, with the reason."""
@@ -259,8 +254,6 @@ class Results:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], origin: str = "results") -> "Results":
-        from repro.schema import check_results
-
         check_results(data, origin)  # one-line ReproError naming the JSON path at fault
         version = data.get("schema_version")
         if version not in READABLE_VERSIONS:
@@ -295,3 +288,59 @@ class Results:
             raw=data,
             samples=samples,
         )
+
+
+# --- bootstrap resamples of a Results (per_image computes the values, this builds the copies) ---
+
+
+def resample(results: "Results", data: PerImage, main: np.ndarray, noise: np.ndarray, tails: np.ndarray) -> "Results":
+    """A copy of ``results`` with every aggregate that has per-image values replaced by its recomputed
+    value (one row each of :meth:`PerImage.values`). Sections without per-image values are left out of
+    the copy (claims reading them raise NotMeasured on it; ``data.gaps`` says why)."""
+    v, vn, vt = main.tolist(), noise.tolist(), tails.tolist()
+    changes: dict[str, Any] = {}
+    for metric in ("top1", "top5"):
+        if metric in data.top:
+            changes[metric] = {ae: {c: v[i] for c, i in row.items()} for ae, row in data.top[metric].items()}
+    if "top5" not in data.top:
+        changes["top5"] = {}
+    changes["noise"] = None
+    if data.noise and results.noise:
+        changes["noise"] = {**results.noise, **{m: {g: {c: [vn[i] for i in idx] for c, idx in row.items()}
+                                                    for g, row in groups.items()} for m, groups in data.noise.items()}}
+    changes["nmi"] = None
+    if data.nmi and results.nmi:
+        raw = {kind: {avg: {n: v[i] for n, i in row.items()} for avg, row in t.items()} for kind, t in data.nmi["raw"].items()}
+        base = {kind: {avg: {n: v[i] for n, i in row.items()} for avg, row in t.items()}
+                for kind, t in data.nmi["baseline"].items()}
+        corrected = {kind: {avg: {n: x - base[kind][avg][n] for n, x in row.items()} for avg, row in t.items()}
+                     for kind, t in raw.items()}
+        changes["nmi"] = {**results.nmi, **raw, "baseline": base, "corrected": corrected}
+    changes["lab"] = None
+    if data.lab and results.lab:
+        lab = {}
+        for name, entry in data.lab.items():
+            s = {k: x for k, x in results.lab[name].items() if k != "hist_distance"}  # whole histograms: not resampled
+            for key, idx in entry.items():
+                s[key] = {ch: v[i] for ch, i in idx.items()} if isinstance(idx, dict) else v[idx]
+            lab[name] = s
+        for k, (name, key, _, _, _) in enumerate(data.tails):
+            lab[name][key] = vt[k]
+        for s in lab.values():
+            for a, b, r in (("L_p01", "L_p99", "L_range"), ("L_p01_original", "L_p99_original", "L_range_original")):
+                if a in s and b in s:
+                    s[r] = s[b] - s[a]
+        changes["lab"] = lab
+    return replace(results, **changes)
+
+
+def draw_resamples(results: "Results", data: PerImage, count: int, seed: int) -> Iterator["Results"]:
+    """``count`` seeded bootstrap resamples of ``results``, computed in chunks of :data:`CHUNK`."""
+    weights = bootstrap_weights(data.n_units, count, seed)
+    while True:
+        chunk = [w for _, w in zip(range(CHUNK), weights)]
+        if not chunk:
+            return
+        main, noise, tails = data.values(np.stack(chunk))
+        for k in range(len(chunk)):
+            yield resample(results, data, main[k], noise[k], tails[k])

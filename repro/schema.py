@@ -28,7 +28,9 @@ import math
 from typing import Any
 
 from repro.errors import ReproError
-from repro.results import READABLE_VERSIONS
+
+SCHEMA_VERSION = 2  # the side file of per_image is a way of storing version 2, not a new version
+READABLE_VERSIONS = (1, 2)  # version 1: no per-image values beyond top-1, no nMI baseline (see repro.results)
 
 FIX = "; fix it, or rewrite it with `repro evaluate --force --out RUN_FOLDER`"
 

@@ -31,7 +31,7 @@ from repro.data import EpochSampler, ImageDataset, make_loader
 from repro.errors import ReproError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from repro.pipeline.context import RunContext
+    from repro.config import RunConfig
 
 FAULT_ENV = "REPRO_FAULT_KILL"  # "unit:step": SIGKILL this process after that step (tests of resume)
 
@@ -61,9 +61,8 @@ class LoopOptions:
     """How a training loop runs, not what it computes: the run's operational settings, the same for
     every stage's :class:`Trainer`.
 
-    >>> from types import SimpleNamespace
     >>> from repro.config import RunConfig
-    >>> o = LoopOptions.from_context(SimpleNamespace(cfg=RunConfig(), device="cpu", progress=False))
+    >>> o = LoopOptions.from_config(RunConfig(), "cpu", progress=False)
     >>> o.precision, o.num_workers, o.checkpoint_every_steps, o.checkpoint_every_s, o.progress
     ('fp32', 0, 0, 300.0, False)
     """
@@ -77,11 +76,11 @@ class LoopOptions:
     progress: bool = True
 
     @classmethod
-    def from_context(cls, ctx: RunContext) -> LoopOptions:
-        cfg = ctx.cfg
-        return cls(device=ctx.device, precision=cfg.precision, channels_last=cfg.channels_last,
+    def from_config(cls, cfg: RunConfig, device: str, progress: bool) -> LoopOptions:
+        """A run's options: its configuration's operational fields, its device, whether to show progress."""
+        return cls(device=device, precision=cfg.precision, channels_last=cfg.channels_last,
                    num_workers=cfg.data.num_workers, checkpoint_every_steps=cfg.checkpoint_every_steps,
-                   checkpoint_every_s=cfg.checkpoint_every_s, progress=ctx.progress)
+                   checkpoint_every_s=cfg.checkpoint_every_s, progress=progress)
 
 
 def make_optimizer(name: str, params: Iterable[torch.nn.Parameter], *, lr: float, momentum: float,

@@ -16,6 +16,16 @@ from __future__ import annotations
 #: ResNet-50) by key, in the order of the paper's Table 1.
 PAPER_CLASSIFIERS: tuple[str, ...] = ("L", "A", "V", "I", "R")
 
+#: Their names, and the aliases a command line may use for them (compared lower-cased).
+PAPER_NAMES: dict[str, str] = {"L": "LeNet-5", "A": "AlexNet", "V": "VGG-16-BN", "I": "Inception v3", "R": "ResNet-50"}
+PAPER_ALIASES: dict[str, tuple[str, ...]] = {
+    "L": ("lenet5", "lenet", "lenet-5"),
+    "A": ("alexnet",),
+    "V": ("vgg16_bn", "vgg16bn", "vgg16-bn", "vgg16", "vgg"),
+    "I": ("inception_v3", "inceptionv3", "inception-v3", "inception"),
+    "R": ("resnet50", "resnet-50", "resnet"),
+}
+
 #: The levels s of the noise sweep, U[-s, s] on [0, 1] images: s = 0, 0.1, ..., 1.0 (Sec. 3.3.2 sweeps
 #: s over [0, 1]; Fig. 5 samples it at steps of 0.1).
 NOISE_LEVELS: tuple[float, ...] = tuple(round(0.1 * k, 1) for k in range(11))

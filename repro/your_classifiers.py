@@ -13,16 +13,16 @@ it returns no section when the results hold only the paper's classifiers.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from repro.grid import DEFAULT_READING, CrossGrid
 from repro.paper import PAPER_CLASSIFIERS
 from repro.results import ALONE, PRETRAINED_AE, Results, ae_name
-
-if TYPE_CHECKING:
-    from repro.report import ReportContext, Section
+from repro.sections import ReportContext, Section, fmt_interval, grid_rows, md_table
+from repro.analysis.lattice import build_lattice, context_at, stable_intervals
+from repro.figures import PAPER_THRESHOLDS, plot_lattice, plot_rrc_curve, save_figure
 
 HEADING = "Your classifiers"
 FIGURE_PREFIX = "yours_"  # figure files of this section, beside the report's own (lattice_t0.2.png, ...)
@@ -102,9 +102,6 @@ def _training_line(results: Results, c: str) -> str:
 
 def your_classifiers_section(ctx: ReportContext) -> list[Section]:
     """The section (markdown; the report renders its HTML), its figures and its claims.json entry."""
-    from repro.analysis.lattice import build_lattice, context_at, stable_intervals
-    from repro.figures import PAPER_THRESHOLDS, plot_lattice, plot_rrc_curve, save_figure
-    from repro.report import Section, _fmt_interval, _md_table, grid_rows
 
     results = ctx.results
     mine = extras(results)
@@ -125,7 +122,7 @@ def your_classifiers_section(ctx: ReportContext) -> list[Section]:
         params = (results.raw.get("classifier_training") or {}).get(c, {}).get("parameters")
         rows.append([c, spec_of.get(c, ""), _training_line(results, c), f"{params:,}" if params else "",
                      _pct(alone), _pct(a_s), _diff(a_s, alone), _pct(own), _diff(own, alone)])
-    parts.append("#### Table 1 rows (top-1 %)\n\n" + _md_table(
+    parts.append("#### Table 1 rows (top-1 %)\n\n" + md_table(
         ["classifier", "spec", "weights", "parameters", "i", "A_S∘i", "diff", "A_i∘i", "diff"], rows))
 
     grid = full_grid(results)
@@ -134,7 +131,7 @@ def your_classifiers_section(ctx: ReportContext) -> list[Section]:
                      "or lattice here.")
         return [Section(HEADING, "\n\n".join(parts))]
     headers = ["AE \\ classifier", *grid.classifiers]
-    parts.append("#### Cross grid: top-1 of A_i∘j, every classifier (Table 2)\n\n" + _md_table(headers, grid_rows(grid)))
+    parts.append("#### Cross grid: top-1 of A_i∘j, every classifier (Table 2)\n\n" + md_table(headers, grid_rows(grid)))
     payload["grid"] = {"aes": [ae_name(a) for a in grid.aes], "classifiers": list(grid.classifiers),
                        "top1": grid.values.round(6).tolist()}
     try:
@@ -143,7 +140,7 @@ def your_classifiers_section(ctx: ReportContext) -> list[Section]:
         parts.append(f"No RRC ({DEFAULT_READING} reading): {err}")
         return [Section(HEADING, "\n\n".join(parts))]
     payload["rrc"] = r.round(6).tolist()
-    parts.append(f"#### RRC(A_i∘j), reading `{DEFAULT_READING}`\n\n" + _md_table(headers, grid_rows(grid, r, 3)))
+    parts.append(f"#### RRC(A_i∘j), reading `{DEFAULT_READING}`\n\n" + md_table(headers, grid_rows(grid, r, 3)))
 
     ranking = rrc_ranking(grid, r)
     payload["ranking"] = ranking
@@ -151,7 +148,7 @@ def your_classifiers_section(ctx: ReportContext) -> list[Section]:
         "#### RRC ranking\n\n'Gives': the mean RRC of A_i's reconstructions on the other classifiers (how much of "
         "what they use A_i keeps); 'takes': the mean RRC of the other AEs on classifier i (how well it classifies "
         "what the others keep). Rank 1 is the highest.\n\n"
-        + _md_table(["classifier", "yours", "gives", "rank", "takes", "rank"],
+        + md_table(["classifier", "yours", "gives", "rank", "takes", "rank"],
                     [[d["classifier"], "yes" if d["classifier"] in mine else "", f"{d['gives']:.3f}",
                       str(d["gives_rank"]), f"{d['takes']:.3f}", str(d["takes_rank"])] for d in ranking]))
     values = sorted(((float(r[i, j]), f"A_{a}∘{c}") for i, a in enumerate(grid.aes)
@@ -170,7 +167,7 @@ def your_classifiers_section(ctx: ReportContext) -> list[Section]:
     for lo, hi in widest:
         thresholds.setdefault(f"{(lo + hi) / 2:.3f}", (lo + hi) / 2)
     lines = [f"Objects are the classifiers, attributes the AEs (classifier j has A_i when RRC(A_i∘j) >= t). The two "
-             f"widest stable intervals of t inside (0, 1] of this grid: {', '.join(_fmt_interval(*iv) for iv in widest) or 'none'}."]
+             f"widest stable intervals of t inside (0, 1] of this grid: {', '.join(fmt_interval(*iv) for iv in widest) or 'none'}."]
     payload["thresholds"] = {}
     for label, t in thresholds.items():
         lattice = build_lattice(context_at(r, t), grid.classifiers, grid.ae_labels())

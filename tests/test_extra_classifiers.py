@@ -79,15 +79,34 @@ def test_labels_must_have_specs(sets, fragment):
     assert "\n" not in str(err.value)
 
 
-# Each bad spec: (the --classifiers text, a fragment of the one-line error). Checked when the
-# configuration is read (syntax, labels, what the spec names), before anything is written.
-CONFIG_ERRORS = [
+# Each bad spec: (the --classifiers text, a fragment of the one-line error). What a spec names is the
+# registry's to check, where models are built, before anything is written or trained
+# (repro.pipeline.classifiers.resolve_extras, which `repro run` calls first).
+REGISTRY_ERRORS = [
     ("L,x=torchvision:convnxt_tiny", "unknown torchvision architecture 'convnxt_tiny' (did you mean convnext_tiny"),
     ("L,x=no_such_pkg.models:build", "cannot import module no_such_pkg.models (ModuleNotFoundError"),
     ("L,x=tests.extra_classifier:nope", "module tests.extra_classifier has no attribute 'nope'"),
     ("L,x=tests.extra_classifier:NOT_CALLABLE", "is not callable (type int)"),
     ("L,x=torchvision:resnet18@IMAGENET9K", "torchvision has no weights 'IMAGENET9K' for resnet18"),
     ("L,x=torchvision:resnet18@/no/such/w.pt", "weights file /no/such/w.pt does not exist"),
+]
+
+
+@pytest.mark.parametrize("text, fragment", REGISTRY_ERRORS)
+def test_specs_naming_nothing_are_one_line_errors_before_anything_runs(text, fragment):
+    from repro.config import extras_origin, override_origins
+    from repro.pipeline.classifiers import resolve_extras
+
+    cfg = smoke(text)  # the syntax is right: the configuration reads it
+    with pytest.raises(ReproError) as err:
+        resolve_extras(cfg, extras_origin(override_origins(classifiers=text)))
+    message = str(err.value)
+    assert fragment in message and "\n" not in message and message.startswith("--classifiers"), message
+    assert text.split(",")[-1].split("@")[0] in message  # names the spec
+
+
+# Checked when the configuration is read (syntax, labels), before anything is written.
+CONFIG_ERRORS = [
     ("L,x=torchvision:resnet18@factory", "'@factory' means a factory's own weights"),
     ("L,x=tests.extra_classifier:factory@DEFAULT", "weights names such as DEFAULT are torchvision's"),
     ("L,x=torchvision:resnet18@", "nothing after '@'"),

@@ -20,6 +20,7 @@ from repro.claims import tolerances as tol
 from repro.claims.core import CLASSIFIERS, NotMeasured, Outcome, claim, is_paper_tables, need, positive, unmet
 from repro.claims.cross import _rrc, lattice_at, require_two_concepts
 from repro.results import ALONE, Results
+from repro.claims.nmi import corrected_nmi
 
 # The chains of Fig. 7b (t = 0.2) and Fig. 7c (t = 0.8), read from the lattices that Table 2 gives
 # (the analysis report draws them): classifiers from the smallest intent to the largest, AEs from the
@@ -86,7 +87,6 @@ def _intra_nmi(results: Results) -> dict[str, dict[str, float]]:
     The paper prints its nMI only as bars (Fig. 9) and the order in the text; on its own tables the
     order stands in for the numbers (5 > 4 > ... for A_V > A_I > ...).
     """
-    from repro.claims.nmi import corrected_nmi  # noqa: PLC0415 - nmi.py imports nothing of this module
 
     if is_paper_tables(results) and not results.nmi:
         return {"the paper's stated order": {ae: float(len(PAPER_NMI_ORDER) - k) for k, ae in enumerate(PAPER_NMI_ORDER)}}

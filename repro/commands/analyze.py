@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def analyze(grid, thresholds: list[float], reading: str) -> dict:
     """The analysis of one grid as plain data (what --json prints)."""
     from repro.analysis.lattice import build_lattice, context_at, stable_intervals
-    from repro.report import _json_interval
+    from repro.sections import json_interval
 
     r = grid.rrc(reading)
     result = {
@@ -55,7 +55,7 @@ def analyze(grid, thresholds: list[float], reading: str) -> dict:
         "aes": grid.ae_labels(),
         "classifiers": list(grid.classifiers),
         "rrc": {ae: {c: round(float(r[i, j]), 6) for j, c in enumerate(grid.classifiers)} for i, ae in enumerate(grid.ae_labels())},
-        "intervals": [_json_interval(lo, hi) for lo, hi in stable_intervals(r)],
+        "intervals": [json_interval(lo, hi) for lo, hi in stable_intervals(r)],
         "thresholds": {},
     }
     for t in thresholds:
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
     from repro.grid import DEFAULT_READING, read_accuracies, read_grid
-    from repro.report import _fmt_interval
+    from repro.sections import fmt_interval
 
     acc = read_accuracies(args.acc) if args.acc else None
     grid = read_grid(args.grid, acc, args.acc)
@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"RRC(A_i∘j) = acc(A_i∘j) / min(acc(i), acc(j)), reading '{reading}'\n")
     print(tabulate(rows, headers=["AE \\ classifier", *grid.classifiers], disable_numparse=True))
     print("\nStable intervals (each low < t <= high gives one context):")
-    print("  " + ", ".join(_fmt_interval(*(math.inf * (-1 if k == 0 else 1) if v is None else v for k, v in enumerate(iv)))
+    print("  " + ", ".join(fmt_interval(*(math.inf * (-1 if k == 0 else 1) if v is None else v for k, v in enumerate(iv)))
                            for iv in result["intervals"]))
     for t, info in result["thresholds"].items():
         print(f"\nt = {t}: {len(info['concepts'])} concepts, {'a chain' if info['chain'] else 'not a chain'}")

@@ -50,7 +50,7 @@ def measure_and_write(ctx) -> dict:
     import torch
 
     from repro.calibration import CALIBRATION_FILE, cost_interval
-    from repro.ceiling import autoencoder_accuracy
+    from repro.evaluation import autoencoder_accuracy
     from repro.checkpoint import read_json, write_json_atomic
     from repro.data import ImageDataset, eval_transform, heldout_source, make_loader
     from repro.models import count_macs

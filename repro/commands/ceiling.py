@@ -38,7 +38,8 @@ def measure_and_write(ctx) -> dict:
     pre-training record, the configuration and the versions (provenance)."""
     import time
 
-    from repro.ceiling import CEILING_FILE, autoencoder_accuracy
+    from repro.ceiling import CEILING_FILE
+    from repro.evaluation import autoencoder_accuracy
     from repro.checkpoint import read_json, write_json_atomic
     from repro.data import eval_loader
     from repro.pipeline.model_files import load_classifier, load_segnet

@@ -121,11 +121,17 @@ def run(args: argparse.Namespace, stages: tuple[str, ...], *, command: str | Non
         if record is not None:
             check_results_config(cfg, record)
     check_available(cfg)  # a missing data set is reported before anything is written
-    if CLASSIFIERS in stages:  # your own classifiers: a spec that cannot work fails here, not after pretraining
-        from repro.pipeline.classifiers import check_extras
+    if cfg.classifiers.extra:  # your own classifiers: a spec that cannot work fails here, not after pretraining
+        from repro.config import extras_origin, override_origins
+        from repro.pipeline.classifiers import check_extras, resolve_extras
 
-        check_extras(cfg)
-    ctx = setup(cfg, progress=not args.no_progress, force=set(stages) if args.force else set())
+        resolve_extras(cfg, extras_origin(override_origins(classifiers=args.classifiers, sets=args.sets or ())))
+        if CLASSIFIERS in stages:
+            check_extras(cfg)
+    from repro.budget import log_total, sizing_for
+
+    ctx = setup(cfg, progress=not args.no_progress, force=set(stages) if args.force else set(),
+                sizing=sizing_for(cfg))
     t0 = time.monotonic()
     try:
         ctx.info(f"command: repro {command or (' '.join(stages) if len(stages) == 1 else 'run')}")
@@ -135,8 +141,6 @@ def run(args: argparse.Namespace, stages: tuple[str, ...], *, command: str | Non
         if after is not None and ctx.is_main:
             after(ctx)
         ctx.info(f"finished {', '.join(stages)} in {fmt_time(time.monotonic() - t0)}; outputs in {ctx.out}")
-        from repro.budget import log_total
-
         log_total(ctx)  # with --time-budget: the time used against it
     except BaseException as err:
         log_error(ctx, err)  # the CLI prints it; run.log keeps it with the run's other lines

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,8 +50,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from repro.classifier_names import (  # noqa: F401 - LABEL_PATTERN, RESERVED_LABELS, check_label: read from here too
+    FACTORY_WEIGHTS,
+    LABEL_PATTERN,
+    RESERVED_LABELS,
+    TORCHVISION,
+    ExtraSpec,
+    check_label,
+    parse_extra,
+    resolve_classifier,
+)
 from repro.errors import ReproError
-from repro.vocabulary import PAPER_CLASSIFIERS
+from repro.vocabulary import PAPER_ALIASES, PAPER_CLASSIFIERS, PAPER_NAMES
+from repro.models.weights import describe_mismatch, load_state_dict_file
 
 FAMILIES = ("imagenet", "cifar")
 
@@ -430,23 +440,23 @@ _SPECS: dict[str, ClassifierSpec] = {
     s.key: s
     for s in (
         ClassifierSpec(
-            "L", "LeNet-5", ("lenet5", "lenet", "lenet-5"), None, 224,
+            "L", PAPER_NAMES["L"], PAPER_ALIASES["L"], None, 224,
             imagenet_builder=_lenet5_224, cifar_builder=_lenet5_cifar,
         ),
         ClassifierSpec(
-            "A", "AlexNet", ("alexnet",), "alexnet", 224,
+            "A", PAPER_NAMES["A"], PAPER_ALIASES["A"], "alexnet", 224,
             imagenet_builder=_torchvision_builder("alexnet", "AlexNet"), cifar_builder=AlexNetCifar,
         ),
         ClassifierSpec(
-            "V", "VGG-16-BN", ("vgg16_bn", "vgg16bn", "vgg16-bn", "vgg16", "vgg"), "vgg16_bn", 224,
+            "V", PAPER_NAMES["V"], PAPER_ALIASES["V"], "vgg16_bn", 224,
             imagenet_builder=_torchvision_builder("vgg16_bn", "VGG-16-BN"), cifar_builder=VGGCifar,
         ),
         ClassifierSpec(
-            "I", "Inception v3", ("inception_v3", "inceptionv3", "inception-v3", "inception"), "inception_v3", 299,
+            "I", PAPER_NAMES["I"], PAPER_ALIASES["I"], "inception_v3", 299,
             imagenet_builder=_torchvision_builder("inception_v3", "Inception v3"), cifar_builder=InceptionCifar,
         ),
         ClassifierSpec(
-            "R", "ResNet-50", ("resnet50", "resnet-50", "resnet"), "resnet50", 224,
+            "R", PAPER_NAMES["R"], PAPER_ALIASES["R"], "resnet50", 224,
             imagenet_builder=_torchvision_builder("resnet50", "ResNet-50"), cifar_builder=ResNetCifar,
         ),
     )
@@ -455,20 +465,6 @@ _SPECS: dict[str, ClassifierSpec] = {
 #: from repro.vocabulary, so the registry must hold exactly those.
 CLASSIFIER_KEYS = tuple(_SPECS)
 assert CLASSIFIER_KEYS == PAPER_CLASSIFIERS, f"registry {CLASSIFIER_KEYS} != repro.vocabulary {PAPER_CLASSIFIERS}"
-
-
-def resolve_classifier(name: str) -> str:
-    """The key (L, A, V, I, R) of a classifier given by key or alias, case-insensitively.
-
-    >>> resolve_classifier("vgg16_bn"), resolve_classifier("l"), resolve_classifier("ResNet-50")
-    ('V', 'L', 'R')
-    """
-    wanted = str(name).strip().lower()
-    for spec in _SPECS.values():
-        if wanted == spec.key.lower() or wanted in spec.aliases:
-            return spec.key
-    valid = "; ".join(f"{s.key} ({', '.join(s.aliases)})" for s in _SPECS.values())
-    raise ReproError(f"unknown classifier {name!r}; valid names: {valid}")
 
 
 def get_spec(name: str) -> ClassifierSpec:
@@ -596,7 +592,6 @@ def build_classifier(
 def _load_local_weights(model: nn.Module, path: str | os.PathLike) -> None:
     from torchvision.models import Inception3
 
-    from repro.models.weights import describe_mismatch, load_state_dict_file
 
     state = load_state_dict_file(path)
     if all(k.startswith("model.") for k in state):  # saved from a Classifier
@@ -671,160 +666,9 @@ def _build_with_imagenet_weights(spec: ClassifierSpec, family: str, num_classes:
 # Everything else goes where the paper's five go (fine-tuned AE ``A_<label>``, Table 1, the cross grid,
 # RRC, lattices, nMI, noise, LAB, the report); the claims read L, A, V, I, R only.
 
-TORCHVISION = "torchvision"
-FACTORY_WEIGHTS = "factory"
-LABEL_PATTERN = r"[A-Za-z][A-Za-z0-9_]{0,31}"
-
-# Labels an extra may not take (compared lower-cased): besides the paper's five and their aliases, every
-# name results.json uses as a key. A label becomes a key of results.json's sections (``label`` and
-# ``A_label``), and the claims drop extras by key at any depth (repro.claims.core.paper_view): a label
-# "b" would drop LAB's b channel, "S" would make A_S. tests/test_extra_classifiers.py checks this list
-# against the keys of real results.json files (all but "provenance", which records the configuration).
-RESERVED_LABELS = frozenset({
-    "s", "none", "original", "ae", "a", "b", "l",
-    "accuracy", "alone_top1", "arithmetic", "baseline", "best", "bins", "checkerboard", "checkerboard_original",
-    "clamp", "classifier", "classifier_training", "classifier_unchanged", "classifiers", "columns", "config",
-    "corrected", "counts", "curves", "dtype", "encoding", "entropy", "epochs", "evaluate", "fig2_mse", "fig3_lab",
-    "figures", "finetune",
-    "first_bin", "geometric", "heldout", "heldout_loss", "heldout_top1", "high", "hist_distance", "images",
-    "images_seen", "inter", "intra", "l_histogram", "l_p01", "l_p01_original", "l_p99", "l_p99_original",
-    "l_range", "l_range_original", "l_tails", "lab", "levels", "low", "lr", "max", "mean_abs_diff", "mean_shift",
-    "mi", "mi_shuffled", "min", "n_images", "n_pairs", "n_test", "nmi", "noise", "offset", "original_columns",
-    "parameters", "per_image", "per_unit", "pixels_per_image", "pretrain", "provenance", "scale", "schema_version",
-    "seed", "seeds", "shape", "shuffle_seed", "source", "step", "stop_reason", "sums", "timings_s", "top1", "top5",
-    "total", "total_change", "train_loss", "train_mse", "train_top1", "trainable", "unit", "val_mse",
-    "zlib_base64",
-})
-
-
 def _first_line(err: BaseException) -> str:
     text = str(err).strip()
     return f"{type(err).__name__}: {text.splitlines()[0][:300]}" if text else type(err).__name__
-
-
-def _looks_like_path(weights: str) -> bool:
-    """A weights text naming a file rather than a torchvision weights enum (which has no '/' and no '.').
-
-    >>> _looks_like_path("IMAGENET1K_V1"), _looks_like_path("w.pt"), _looks_like_path("~/w"), _looks_like_path("a/b")
-    (False, True, True, True)
-    """
-    return "/" in weights or "\\" in weights or "." in weights or weights.startswith("~")
-
-
-@dataclass(frozen=True)
-class ExtraSpec:
-    """One of your own classifiers: ``label=SOURCE:NAME[@WEIGHTS]`` parsed (see the notes above)."""
-
-    label: str
-    text: str  # as typed after "label=", e.g. "torchvision:resnet18@DEFAULT"
-    source: str  # "torchvision" or a module path
-    name: str  # a torchvision architecture, or the factory's attribute path in the module
-    weights: str | None = None  # None, a torchvision weights name, a file path, or "factory"
-
-    def __str__(self) -> str:
-        return f"{self.label}={self.text}"
-
-    @property
-    def is_torchvision(self) -> bool:
-        return self.source == TORCHVISION
-
-    @property
-    def architecture(self) -> str:
-        """The spec without its weights: what builds the network."""
-        return f"{self.source}:{self.name}"
-
-    @property
-    def weights_kind(self) -> str | None:
-        """None (random initialisation, trained here), "enum", "file" or "factory".
-
-        >>> [parse_extra("x", t).weights_kind for t in ("torchvision:resnet18", "torchvision:resnet18@DEFAULT",
-        ...                                            "m:f@./w.pt", "m:f@factory")]
-        [None, 'enum', 'file', 'factory']
-        """
-        if self.weights is None:
-            return None
-        if self.weights == FACTORY_WEIGHTS:
-            return "factory"
-        return "file" if _looks_like_path(self.weights) else "enum"
-
-    @property
-    def trained(self) -> bool:
-        """Trained by the classifiers stage (no weights given), as the paper's five at the small scales."""
-        return self.weights is None
-
-    @property
-    def weights_path(self) -> Path | None:
-        return Path(self.weights).expanduser() if self.weights_kind == "file" else None
-
-    @property
-    def rebuild_text(self) -> str:
-        """The spec a model file keeps to rebuild the network (its state dict replaces the weights): a
-        weights file is left out, so that the model file stays usable when that file moves.
-
-        >>> parse_extra("x", "m:f@/tmp/w.pt").rebuild_text, parse_extra("x", "torchvision:resnet18@DEFAULT").rebuild_text
-        ('m:f', 'torchvision:resnet18@DEFAULT')
-        """
-        return self.architecture if self.weights_kind == "file" else self.text
-
-
-def check_label(label: str, where: str | None = None) -> None:
-    """A one-line :class:`ReproError` unless ``label`` can name one of your own classifiers.
-
-    >>> check_label("cnx")
-    >>> check_label("vgg")
-    Traceback (most recent call last):
-    repro.errors.ReproError: classifier label 'vgg': it is a name of the paper's V (VGG-16-BN); choose another label
-    """
-    where = where or f"classifier label {label!r}"
-    if not isinstance(label, str) or not re.fullmatch(LABEL_PATTERN, label):
-        raise ReproError(f"{where}: a label starts with a letter and holds only letters, digits and '_' (at most "
-                         "32 characters), since it names files and table columns (its autoencoder is A_<label>)")
-    if label.lower().startswith("a_"):
-        raise ReproError(f"{where}: a label must not start with 'A_', the prefix of the autoencoders' names")
-    try:
-        key = resolve_classifier(label)
-    except ReproError:
-        key = None
-    if key is not None:
-        raise ReproError(f"{where}: it is a name of the paper's {key} ({_SPECS[key].name}); choose another label")
-    if label.lower() in RESERVED_LABELS:
-        raise ReproError(f"{where}: {label!r} is a name results.json uses; choose another label")
-
-
-def parse_extra(label: str, text: str) -> ExtraSpec:
-    """``label`` and ``SOURCE:NAME[@WEIGHTS]`` -> :class:`ExtraSpec`; the syntax only (nothing is imported).
-
-    >>> parse_extra("cnx", "torchvision:convnext_tiny@DEFAULT")
-    ExtraSpec(label='cnx', text='torchvision:convnext_tiny@DEFAULT', source='torchvision', name='convnext_tiny', weights='DEFAULT')
-    >>> str(parse_extra("mine", " my_pkg.models:build "))
-    'mine=my_pkg.models:build'
-    """
-    text = str(text).strip()
-    where = f"classifier {label}={text}"
-    check_label(label, where)
-    body, at, weights = text.partition("@")
-    source, colon, name = body.strip().partition(":")
-    if not colon or not source or not name:
-        raise ReproError(f"{where}: expected torchvision:ARCH or module.path:factory, optionally followed by @WEIGHTS")
-    if not all(part.isidentifier() for part in source.split(".")):
-        raise ReproError(f"{where}: {source!r} is not a module path (e.g. my_package.models) nor 'torchvision'")
-    if not all(part.isidentifier() for part in name.split(".")):
-        raise ReproError(f"{where}: {name!r} is not {'an architecture' if source == TORCHVISION else 'an attribute'} name")
-    weights = weights.strip()
-    if at and not weights:
-        raise ReproError(f"{where}: nothing after '@'; give a torchvision weights name (e.g. DEFAULT), a state-dict "
-                         "file, or 'factory'")
-    spec = ExtraSpec(label, text, source, name, weights if at else None)
-    kind = spec.weights_kind
-    if spec.is_torchvision and kind == "factory":
-        raise ReproError(f"{where}: '@factory' means a factory's own weights; a torchvision architecture takes a "
-                         "weights name (e.g. @DEFAULT) or a state-dict file")
-    if kind == "enum" and not spec.is_torchvision:
-        raise ReproError(f"{where}: '@{weights}' is neither a file (a path with a '/' or an extension, e.g. ./w.pt) "
-                         "nor 'factory'; weights names such as DEFAULT are torchvision's")
-    if kind == "enum" and not re.fullmatch(r"[A-Za-z0-9_]+", weights):
-        raise ReproError(f"{where}: {weights!r} is not a torchvision weights name (e.g. DEFAULT, IMAGENET1K_V1)")
-    return spec
 
 
 def _torchvision_architectures() -> list[str]:

@@ -47,6 +47,7 @@ from torch import nn
 
 from repro.errors import ReproError
 from repro.vocabulary import TRAINABLE
+from repro.models.weights import describe_mismatch, load_state_dict_file
 
 #: VGG16-BN's per-stage channel widths and conv counts (Simonyan & Zisserman 2015, config "D").
 VGG16_STAGE_WIDTHS = (64, 128, 256, 512, 512)
@@ -220,14 +221,11 @@ class SegNet(nn.Module):
             )
         source = "the given state dict"
         if isinstance(state_dict, (str, os.PathLike)):
-            from repro.models.weights import load_state_dict_file
-
             source = os.fspath(state_dict)
             state_dict = load_state_dict_file(state_dict)
         features = {k[len("features."):]: v for k, v in state_dict.items() if k.startswith("features.")}
         if not features:
             features = dict(state_dict)
-        from repro.models.weights import describe_mismatch
 
         # Compared under torchvision's key names, so the message names keys as the file has them.
         problem = describe_mismatch({f"features.{k}": v for k, v in features.items()},

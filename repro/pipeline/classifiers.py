@@ -22,15 +22,17 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
-from repro import budget, distributed
+from repro import distributed
 from repro.checkpoint import save_model_file
-from repro.data import ImageDataset, num_classes, eval_loader, train_source, train_transform
+from repro.errors import ReproError
+from repro.data import ImageDataset, digits_split, eval_loader, list_image_folder, locate, num_classes, train_source, train_transform
 from repro.pipeline import unit_keys
 from repro.pipeline.context import RunContext, fmt_time
 from repro.pipeline.model_files import maybe_compile
 from repro.pipeline.seeds import classifier_seed
 from repro.pipeline.units import STAGED_MODEL, mark_done, reuse_unit
 from repro.training import LoopOptions, Trainer, classifier_accuracy, make_optimizer
+from repro.models.classifiers import build_classifier, check_classifier_output, parse_extra, resolve_extra
 
 
 def model_config(ctx: RunContext, k: str, n_classes: int) -> dict[str, Any]:
@@ -40,32 +42,12 @@ def model_config(ctx: RunContext, k: str, n_classes: int) -> dict[str, Any]:
     if c.family == "cifar" and k not in c.extra and side != 32:  # the zoo's nets built for the data's side
         mcfg["input_size"] = side  # (only then: a 32-pixel model file is as it was)
     if k in c.extra:  # what rebuilds it (model_files.load_classifier); the file's state dict holds its weights
-        from repro.models.classifiers import parse_extra
-
         mcfg["spec"] = parse_extra(k, c.extra[k]).rebuild_text
     return mcfg
 
 
-def extra_key_parts(cfg, k: str) -> tuple[Any, ...]:
-    """What the unit of your own classifier ``k`` depends on (unit_keys.classifier): its spec's fingerprint
-    (architecture, weights by content, the factory's source file), and, as for the paper's five, the
-    data and the training recipe when it is trained here, the data alone when its weights are given."""
-    from repro.models.classifiers import extra_fingerprint, parse_extra
-
-    c = cfg.classifiers
-    spec = parse_extra(k, c.extra[k])
-    fingerprint = extra_fingerprint(spec)
-    if not spec.trained:
-        return "given-weights", fingerprint, c.family, unit_keys.data(cfg, "train", "test")
-    train = {"family": c.family, "width": c.width, "epochs": c.epochs_for(k), "batch_size": c.batch_size,
-             "lr": c.lr, "momentum": c.momentum, "weight_decay": c.weight_decay,
-             "label_smoothing": c.label_smoothing, "augment": c.augment}
-    return fingerprint, unit_keys.data(cfg, "train", "test"), train, cfg.seed, cfg.precision
-
-
 def class_count(cfg) -> int:
     """The number of classes of the training split, read without loading the images."""
-    from repro.data import digits_split, list_image_folder, locate
 
     kind, path = locate(cfg, "train")
     if kind == "digits":
@@ -73,6 +55,19 @@ def class_count(cfg) -> int:
     if kind == "cifar-torchvision":
         return 10
     return len(list_image_folder(Path(path))[2])
+
+
+def resolve_extras(cfg, where: str = "classifiers.extra") -> None:
+    """Check that each of your own classifiers' specs names something that exists (a torchvision
+    classification architecture and weights name, an importable callable factory, a weights file:
+    :func:`repro.models.classifiers.resolve_extra`), without building anything; a one-line error that
+    starts with ``where`` (the option that gave the spec, :func:`repro.config.extras_origin`)."""
+
+    for label, text in cfg.classifiers.extra.items():
+        try:
+            resolve_extra(parse_extra(label, text))
+        except ReproError as err:
+            raise ReproError(f"{where}: {err}") from None
 
 
 def check_extras(cfg) -> None:
@@ -84,7 +79,6 @@ def check_extras(cfg) -> None:
     labels = [k for k in c.keys if k in c.extra]
     if not labels:
         return
-    from repro.models.classifiers import build_classifier, check_classifier_output
 
     n = class_count(cfg)
     with torch.random.fork_rng(devices=[]):
@@ -109,7 +103,6 @@ def run_one(ctx: RunContext, k: str) -> dict[str, Any]:
     cached = reuse_unit(ctx, "classifiers", f"classifier {k}", unit_dir, key, _line)
     if cached:
         return cached
-    from repro.models.classifiers import build_classifier, check_classifier_output, parse_extra
 
     t0 = time.monotonic()
     seed = classifier_seed(cfg, k)
@@ -152,9 +145,9 @@ def run_one(ctx: RunContext, k: str) -> dict[str, Any]:
         trainer = Trainer(
             unit=f"classifier:{k}", key=key, state_path=unit_dir / "state.pt", model=model, optimizer=optimizer,
             compute=compute, dataset=ImageDataset(train, train_transform(cfg, c.augment)), seed=seed, epochs=epochs,
-            batch_size=c.batch_size, options=LoopOptions.from_context(ctx), make_scheduler=one_cycle(c.lr),
+            batch_size=c.batch_size, options=LoopOptions.from_config(ctx.cfg, ctx.device, ctx.progress), make_scheduler=one_cycle(c.lr),
         )
-        epochs = budget.size_classifier(ctx, k, unit_dir, key, trainer, clf, epochs)  # --time-budget: fewer steps
+        epochs = ctx.sizing.size_classifier(ctx, k, unit_dir, key, trainer, clf, epochs)  # e.g. a time budget: fewer steps
         shape = "its own widths" if spec is not None else f"width {mcfg['width']:g}"  # the zoo's width multiplier
         ctx.info(f"classifier {k}: {clf.spec.name} ({c.family}, {shape}, "
                  f"{sum(p.numel() for p in clf.parameters()):,} parameters), {len(train):,} images x {epochs} epochs")
@@ -172,7 +165,7 @@ def run_one(ctx: RunContext, k: str) -> dict[str, Any]:
         "images_per_s": len(train) * epochs / max(elapsed, 1e-9) if epochs else None,
     }
     if source == "trained":
-        summary.update(budget.summary_fields(ctx, unit_dir, key))  # with --time-budget: how it was sized
+        summary.update(ctx.sizing.summary_fields(ctx, unit_dir, key))  # e.g. with a time budget: how it was sized
     if ctx.is_main:
         save_model_file(unit_dir / STAGED_MODEL, "classifier", mcfg, clf, meta={"key": key, "unit": k})
     mark_done(ctx, unit_dir, key, summary, {f"classifier:{k}": seed})

@@ -12,7 +12,11 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import torch
+
+from repro import distributed
 from repro.config import RunConfig, resolve_device
 from repro.errors import ReproError
 from repro.pipeline import unit_keys
@@ -34,6 +38,33 @@ class _TqdmHandler(logging.StreamHandler):
             self.handleError(record)
 
 
+class UnitSizing:
+    """How a run sizes its training units: hooks the stages call, knowing nothing of what sizes them.
+
+    This default sizes nothing: every unit trains its configured epochs and records nothing more. A
+    command run with a time budget gives the run context the planner's sizing instead
+    (:class:`repro.budget.BudgetSizing`), which measures each unit's throughput and caps it; the planner
+    calls into the stages' trainers, never the reverse.
+    """
+
+    def attach(self, ctx: RunContext, stage: str, unit: str, unit_dir: Path, key: str, trainer: Any) -> None:
+        """Before an AE unit (A_S, an A_i) trains: give ``trainer`` its cap (``Trainer.max_images``), if any."""
+
+    def size_classifier(self, ctx: RunContext, k: str, unit_dir: Path, key: str, trainer: Any, clf: Any,
+                        epochs: int) -> int:
+        """A classifier's epochs (its one-cycle schedule needs its total steps before the first step)."""
+        return epochs
+
+    def summary_fields(self, ctx: RunContext, unit_dir: Path, key: str) -> dict[str, Any]:
+        """What a finished unit's summary records of its sizing (nothing)."""
+        return {}
+
+    def results_entry(self, ctx: RunContext, summaries: dict[str, dict[str, Any]],
+                      timings: dict[str, Any]) -> dict[str, Any]:
+        """What results.json records of the run's sizing (nothing)."""
+        return {}
+
+
 @dataclass
 class RunContext:
     cfg: RunConfig
@@ -44,6 +75,7 @@ class RunContext:
     log: logging.Logger = field(default_factory=lambda: logging.getLogger(LOGGER))
     logfile: logging.Handler | None = None  # <out>/run.log (rank 0)
     started: float = field(default_factory=time.monotonic)
+    sizing: UnitSizing = field(default_factory=UnitSizing)  # the time budget's, when the run has one
 
     @property
     def ckpt(self) -> Path:
@@ -66,8 +98,6 @@ class RunContext:
 
     @property
     def is_main(self) -> bool:
-        from repro import distributed
-
         return distributed.info().is_main
 
     def unit_dir(self, stage: str, unit: str | None = None) -> Path:
@@ -80,12 +110,10 @@ class RunContext:
             self.log.info(msg)
 
 
-def setup(cfg: RunConfig, *, progress: bool = True, force: frozenset[str] | set[str] = frozenset()) -> RunContext:
-    """Resolve the device, join torchrun's process group if any, and log to stderr and <out>/run.log."""
-    import torch
-
-    from repro import distributed
-
+def setup(cfg: RunConfig, *, progress: bool = True, force: frozenset[str] | set[str] = frozenset(),
+          sizing: UnitSizing | None = None) -> RunContext:
+    """Resolve the device, join torchrun's process group if any, and log to stderr and <out>/run.log.
+    ``sizing``: how units are sized (None: :class:`UnitSizing`, their configured epochs)."""
     device = resolve_device(cfg.device)
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ReproError(f"--device {cfg.device}: CUDA is not available here; use --device cpu")
@@ -95,7 +123,8 @@ def setup(cfg: RunConfig, *, progress: bool = True, force: frozenset[str] | set[
         # Under torchrun the processes of one machine share its cores.
         world_local = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
         torch.set_num_threads(max(1, cfg.threads // world_local))
-    ctx = RunContext(cfg=cfg, device=device, out=out, progress=progress and dist.is_main, force=frozenset(force))
+    ctx = RunContext(cfg=cfg, device=device, out=out, progress=progress and dist.is_main, force=frozenset(force),
+                     sizing=sizing or UnitSizing())
     unit_keys.forget_fingerprints()  # the data are fingerprinted afresh for each run
     root = logging.getLogger(ROOT_LOGGER)
     root.setLevel(logging.INFO)
@@ -120,8 +149,6 @@ def setup(cfg: RunConfig, *, progress: bool = True, force: frozenset[str] | set[
 
 
 def teardown(ctx: RunContext) -> None:
-    from repro import distributed
-
     distributed.shutdown()
     root = logging.getLogger(ROOT_LOGGER)
     for h in list(root.handlers):

@@ -26,9 +26,10 @@ from repro.pipeline.context import RunContext, fmt_time
 from repro.pipeline.model_files import load_classifier, load_segnet
 from repro.pipeline.seeds import run_seeds
 from repro.pipeline.unit_keys import upstream_digest
-from repro.budget import results_entry
 from repro.provenance import provenance
 from repro.results import SCHEMA_VERSION, ae_name, read_results_json, write_results_json
+from repro.evaluation import measure
+from repro.figures import plot_mse_curves
 
 FIG2_NAME = "fig2_mse.png"
 
@@ -77,7 +78,7 @@ def _measure_and_write(ctx: RunContext, key: str) -> dict[str, Any]:
     }
     expected_keys = {"pretrain": unit_keys.pretrain(cfg),
                      **{f"classifier {k}": unit_keys.classifier(cfg, k) for k in ks},
-                     **{f"finetune {ae_name(k)}": unit_keys.finetune_finished(ctx, k) for k in ks}}
+                     **{f"finetune {ae_name(k)}": unit_keys.finetune_finished(ctx.cfg, k, ctx.unit_dir) for k in ks}}
     for what, folder in expected.items():
         done = read_json(folder / "done.json")
         if not done or done.get("key") != expected_keys[what]:
@@ -92,8 +93,6 @@ def _measure_and_write(ctx: RunContext, key: str) -> dict[str, Any]:
     fine_tuned = {k: load_segnet(expected[f"finetune {ae_name(k)}"] / "model.pt", ctx.device) for k in ks}
     loader = eval_loader(cfg, ctx.cache, ctx.device, progress=ctx.progress)
 
-    from repro.evaluation import measure
-    from repro.figures import plot_mse_curves
 
     ctx.info(f"evaluate: {len(loader.dataset):,} test images, {len(ks)} classifiers, {1 + len(ks)} autoencoders, "
              f"noise sweep on {cfg.evaluate.noise_images or len(loader.dataset):,} images x "
@@ -132,7 +131,7 @@ def _measure_and_write(ctx: RunContext, key: str) -> dict[str, Any]:
         },
         "finetune": {a: finetune_record(s, ks) for a, s in ft_summaries.items()},
         "timings_s": timings,
-        **results_entry(ctx, {"A_S": pre, **clf_summaries, **ft_summaries}, timings),  # --time-budget's record
+        **ctx.sizing.results_entry(ctx, {"A_S": pre, **clf_summaries, **ft_summaries}, timings),  # a time budget's record
         "figures": figures,
         "provenance": {**provenance(cfg, ctx.device, run_seeds(cfg), distributed.info().world_size), "stage_key": key},
     }

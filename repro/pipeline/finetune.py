@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from repro import budget, distributed
+from repro import distributed
 from repro.checkpoint import save_model_file
 from repro.data import ImageDataset, eval_transform, heldout_source, make_loader, train_source, train_transform
 from repro.errors import ReproError
@@ -47,7 +47,7 @@ def run_one(ctx: RunContext, k: str) -> dict[str, Any]:
     f = cfg.finetune
     name = ae_name(k)
     unit_dir = ctx.unit_dir("finetune", name)
-    key = unit_keys.finetune_finished(ctx, k)
+    key = unit_keys.finetune_finished(ctx.cfg, k, ctx.unit_dir)
     cached = reuse_unit(ctx, "finetune", f"finetune {name}", unit_dir, key, _line)
     if cached:
         return cached
@@ -81,11 +81,11 @@ def run_one(ctx: RunContext, k: str) -> dict[str, Any]:
     trainer = Trainer(
         unit=f"finetune:{name}", key=key, state_path=unit_dir / "state.pt", model=model, optimizer=optimizer,
         compute=compute, dataset=ImageDataset(train, train_transform(cfg, f.augment)), seed=seed, epochs=f.epochs,
-        batch_size=f.batch_size, options=LoopOptions.from_context(ctx),
+        batch_size=f.batch_size, options=LoopOptions.from_config(ctx.cfg, ctx.device, ctx.progress),
         set_train_mode=model.train,  # only the chosen half of the AE trains; the classifier stays in eval
         after_step=rule.after_step, extra_state=rule.state_dict, load_extra=rule.load_state_dict,
     )
-    budget.attach(ctx, "finetune", name, unit_dir, key, trainer)  # --time-budget: an image cap, the rule inside it
+    ctx.sizing.attach(ctx, "finetune", name, unit_dir, key, trainer)  # e.g. a time budget's image cap, the rule inside it
     ctx.info(f"finetune {name}: {f.trainable} of A_S on classifier {k}'s cross-entropy, {len(train):,} images "
              f"(at most {f.epochs} epoch(s)), batch {f.batch_size}, {f.optimizer} lr {f.lr:g}; held-out checks on "
              f"{len(heldout):,} images every {f.check_every:,}, lr x{f.factor:g} after {f.patience} without "
@@ -121,7 +121,7 @@ def _summary(ctx: RunContext, k: str, trainer: Trainer, history: dict[str, Any],
         "train_loss": history["loss"], "train_top1": history["acc"], "lr": history["lr"],
         "classifier_unchanged": True, "time_s": elapsed,
         "images_per_s": trainer.images_seen / max(elapsed, 1e-9),
-        **budget.summary_fields(ctx, unit_dir, trainer.key),  # with --time-budget: how its cap was sized
+        **ctx.sizing.summary_fields(ctx, unit_dir, trainer.key),  # e.g. with a time budget: how its cap was sized
     }
 
 

@@ -10,11 +10,13 @@ from typing import Any
 
 from repro.errors import ReproError
 from repro.pipeline.units import check_model, rebuild_hint
+from repro.checkpoint import load_checkpoint
+from repro.models.classifiers import build_classifier
+from repro.models.segnet import SegNet, SegNetConfig
 
 
 def load_segnet(path: Path, device: str = "cpu"):
     """A SegNet rebuilt from its model file ({"kind": "segnet", "config", "state_dict"})."""
-    from repro.models.segnet import SegNet, SegNetConfig
 
     blob = _load_model_file(path)
     if blob.get("kind") != "segnet":
@@ -26,7 +28,6 @@ def load_segnet(path: Path, device: str = "cpu"):
 
 def load_classifier(path: Path, device: str = "cpu"):
     """A classifier rebuilt from its model file ({"kind": "classifier", "config", "state_dict"})."""
-    from repro.models.classifiers import build_classifier
 
     blob = _load_model_file(path)
     if blob.get("kind") != "classifier":
@@ -42,7 +43,6 @@ def load_classifier(path: Path, device: str = "cpu"):
 
 def _load_model_file(path: Path) -> dict[str, Any]:
     """A model file, checked against its done.json first; a damaged one names the command rebuilding it."""
-    from repro.checkpoint import load_checkpoint
 
     path = Path(path)
     check_model(path)

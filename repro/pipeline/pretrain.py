@@ -18,7 +18,7 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
-from repro import budget, distributed
+from repro import distributed
 from repro.checkpoint import save_model_file
 from repro.data import ImageDataset, heldout_source, make_loader, pretrain_transform, train_source
 from repro.errors import ReproError
@@ -28,6 +28,7 @@ from repro.pipeline.model_files import maybe_compile
 from repro.pipeline.seeds import pretrain_seed
 from repro.pipeline.units import STAGED_MODEL, mark_done, reuse_unit
 from repro.training import BestModel, LoopOptions, PlateauSchedule, Trainer, autocast, make_optimizer, to_device
+from repro.models.segnet import SegNet, SegNetConfig
 
 UNIT = "A_S"
 
@@ -35,7 +36,6 @@ UNIT = "A_S"
 def build_autoencoder(ctx: RunContext):
     """A fresh SegNet at the configured width; at ``ae.encoder_init="vgg16_bn"`` the encoder starts from
     torchvision's ImageNet VGG-16-BN features (as SegNet [1] does; the paper does not say)."""
-    from repro.models.segnet import SegNet, SegNetConfig
 
     ae = SegNet(SegNetConfig(width=ctx.cfg.ae.width))
     if ctx.cfg.ae.encoder_init == "vgg16_bn":
@@ -79,8 +79,8 @@ def run(ctx: RunContext) -> dict[str, Any]:
         ae=ae, model=model, dataset=dataset, val_loader=val_loader, key=key, state_path=unit_dir / "state.pt",
         seed=seed, epochs=p.epochs, batch_size=p.batch_size, optimizer_name=p.optimizer, lr=p.lr, momentum=p.momentum,
         weight_decay=p.weight_decay, check_every=p.check_every, patience=p.patience, factor=p.factor,
-        max_cuts=p.lr_cuts, options=LoopOptions.from_context(ctx), log=ctx.info,
-        prepare=lambda trainer: budget.attach(ctx, "pretrain", UNIT, unit_dir, key, trainer),  # --time-budget
+        max_cuts=p.lr_cuts, options=LoopOptions.from_config(ctx.cfg, ctx.device, ctx.progress), log=ctx.info,
+        prepare=lambda trainer: ctx.sizing.attach(ctx, "pretrain", UNIT, unit_dir, key, trainer),  # e.g. a time budget's cap
     )
     elapsed = curves.pop("prior_elapsed_s") + time.monotonic() - t0  # this process + any killed earlier
     stop_reason = curves.pop("stop_reason")
@@ -98,9 +98,9 @@ def run(ctx: RunContext) -> dict[str, Any]:
         "time_s": elapsed,
         "images_per_s": len(train) * p.epochs / max(elapsed, 1e-9),
     }
-    if cfg.time_budget_s is not None:  # a capped run: the images it saw, and how it was sized
-        summary.update(images_per_s=summary["images_seen"] / max(elapsed, 1e-9),
-                       **budget.summary_fields(ctx, unit_dir, key))
+    sizing = ctx.sizing.summary_fields(ctx, unit_dir, key)
+    if sizing:  # a sized unit (a time budget's cap): the images it saw, and how it was sized
+        summary.update(images_per_s=summary["images_seen"] / max(elapsed, 1e-9), **sizing)
     if ctx.is_main:
         save_model_file(unit_dir / STAGED_MODEL, "segnet", asdict(ae.config), ae, meta={"key": key, "unit": UNIT})
     mark_done(ctx, unit_dir, key, summary, {"pretrain": seed})
@@ -188,7 +188,7 @@ def pretrain_autoencoder(
         load_extra=lambda extra: (schedule.load_state_dict(extra["schedule"]), curves.update(extra["curves"]),
                                   best.load_state_dict(extra["best"])),
     )
-    if prepare is not None:  # e.g. repro.budget.attach: sizes the run to a time budget
+    if prepare is not None:  # e.g. the run's sizing (a time budget's cap)
         prepare(trainer)
     if not trainer.try_resume():
         curves["images_seen"].append(0)

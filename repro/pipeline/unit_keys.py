@@ -16,13 +16,13 @@ from __future__ import annotations
 import hashlib
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Callable
 
 from repro.config import RunConfig, stage_key
+from repro.models.classifiers import extra_fingerprint, parse_extra
 from repro.pipeline.stage_names import CLASSIFIERS, FINETUNE, PRETRAIN
-
-if TYPE_CHECKING:  # pragma: no cover
-    from repro.pipeline.context import RunContext
+from repro.schema import SCHEMA_VERSION
+from repro.data import locate, source_fingerprint
 
 
 def data(cfg: RunConfig, *splits: str) -> str:
@@ -63,8 +63,6 @@ def _added_later(section: Any, **unset: Any) -> dict[str, Any]:
 def classifier(cfg: RunConfig, k: str) -> str:
     c = cfg.classifiers
     if k in c.extra:  # one of your own: its spec and weights too (the paper's five keep their keys)
-        from repro.pipeline.classifiers import extra_key_parts
-
         return stage_key("classifier", k, *extra_key_parts(cfg, k), *budget_key_parts(cfg))
     if k in c.pretrained:  # torchvision's weights; the unit still measures its test accuracy
         return stage_key("classifier", k, c.family, "torchvision-imagenet", data(cfg, "train", "test"))
@@ -88,15 +86,15 @@ def finetune(cfg: RunConfig, k: str) -> str:
                      cfg.finetune, cfg.seed, cfg.precision, *budget_key_parts(cfg))
 
 
-def finetune_finished(ctx: RunContext, k: str) -> str:
-    """The key A_k is finished for: :func:`finetune` and a digest of the units it was trained from."""
-    return f"{finetune(ctx.cfg, k)}-" + upstream_digest(ctx.unit_dir(PRETRAIN), ctx.unit_dir(CLASSIFIERS, k))
+def finetune_finished(cfg: RunConfig, k: str, unit_dir: Callable[..., Path]) -> str:
+    """The key A_k is finished for: :func:`finetune` and a digest of the units it was trained from, whose
+    folders ``unit_dir(stage[, unit])`` gives (the run context's)."""
+    return f"{finetune(cfg, k)}-" + upstream_digest(unit_dir(PRETRAIN), unit_dir(CLASSIFIERS, k))
 
 
 def evaluate(cfg: RunConfig) -> str:
     ks = cfg.classifiers.keys
-    from repro.results import SCHEMA_VERSION  # a results.json of an older schema lacks sections: redo it
-
+    # SCHEMA_VERSION: a results.json of an older schema lacks sections, so its evaluation is redone
     return stage_key("evaluate", data(cfg, "test"), cfg.evaluate, pretrain(cfg),
                      [classifier(cfg, k) for k in ks], [finetune(cfg, k) for k in ks], cfg.precision,
                      SCHEMA_VERSION)
@@ -125,11 +123,42 @@ def upstream_digest(*unit_dirs: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def budget_key_parts(cfg: RunConfig) -> tuple[Any, ...]:
-    """With ``--time-budget``, what a trained unit's key adds (repro.budget.key_parts); nothing without."""
-    from repro.budget import key_parts
+# --- what a time budget adds to a trained unit's key (the planner, repro.budget, sizes such units) ----
 
-    return key_parts(cfg)
+PLAN_VERSION = 1  # part of budgeted units' keys: a change to the budget's shares or sizing rules re-keys them
+
+
+def budget_key_parts(cfg: RunConfig) -> tuple[Any, ...]:
+    """What a budgeted unit's key adds: nothing without a budget (every key stays what it was).
+
+    >>> from repro.config import RunConfig
+    >>> budget_key_parts(RunConfig())
+    ()
+    >>> budget_key_parts(RunConfig(time_budget_s=420.0))[0]["time_budget_s"]
+    420.0
+    """
+    if cfg.time_budget_s is None:
+        return ()
+    return ({"time_budget_s": float(cfg.time_budget_s), "classifiers": list(cfg.classifiers.keys),
+             "plan": PLAN_VERSION},)
+
+
+# --- your own classifiers ----------------------------------------------------------------------------
+
+
+def extra_key_parts(cfg, k: str) -> tuple[Any, ...]:
+    """What the unit of your own classifier ``k`` depends on (unit_keys.classifier): its spec's fingerprint
+    (architecture, weights by content, the factory's source file), and, as for the paper's five, the
+    data and the training recipe when it is trained here, the data alone when its weights are given."""
+    c = cfg.classifiers
+    spec = parse_extra(k, c.extra[k])
+    fingerprint = extra_fingerprint(spec)
+    if not spec.trained:
+        return "given-weights", fingerprint, c.family, data(cfg, "train", "test")
+    train = {"family": c.family, "width": c.width, "epochs": c.epochs_for(k), "batch_size": c.batch_size,
+             "lr": c.lr, "momentum": c.momentum, "weight_decay": c.weight_decay,
+             "label_smoothing": c.label_smoothing, "augment": c.augment}
+    return fingerprint, data(cfg, "train", "test"), train, cfg.seed, cfg.precision
 
 
 _fingerprints: dict[tuple[str, str], str] = {}  # per process; forget_fingerprints() empties it for each run
@@ -137,7 +166,6 @@ _fingerprints: dict[tuple[str, str], str] = {}  # per process; forget_fingerprin
 
 def _content(cfg: RunConfig, split: str) -> str:
     """:func:`repro.data.source_fingerprint` of ``split``, computed once per source and run."""
-    from repro.data import locate, source_fingerprint
 
     kind, path = locate(cfg, split)
     memo = (kind, str(path))

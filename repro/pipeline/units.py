@@ -23,6 +23,9 @@ from typing import Any, Callable
 from repro.errors import ReproError
 from repro.pipeline.context import RunContext
 from repro.pipeline.stage_names import CLASSIFIERS, FINETUNE, STAGE_NAMES
+from repro import distributed
+from repro.checkpoint import file_record, read_json, replace_file, write_json_atomic
+from repro.provenance import provenance
 
 STAGED_MODEL = "model.pt.new"  # a unit's new model file until mark_done puts it in place
 
@@ -30,7 +33,6 @@ STAGED_MODEL = "model.pt.new"  # a unit's new model file until mark_done puts it
 def unit_done(ctx: RunContext, stage: str, unit_dir: Path, key: str) -> dict[str, Any] | None:
     """The unit's done.json if it is finished for ``key`` (and not forced), else None; a :class:`ReproError`
     when it is finished but its model file is not the one written then (:func:`check_model`)."""
-    from repro.checkpoint import read_json
 
     if stage in ctx.force:
         return None
@@ -47,7 +49,6 @@ def check_model(path: Path, done: dict[str, Any] | None = None) -> None:
     """Raise a :class:`ReproError` naming ``path`` and the command that rebuilds it when the file is not
     the one its done.json recorded (size, then sha256). No record (a model file from elsewhere): no check.
     """
-    from repro.checkpoint import file_record, read_json
 
     if done is None:
         done = read_json(path.parent / "done.json")
@@ -72,7 +73,6 @@ def rebuild_hint(path: Path) -> str:
     """The command that rebuilds the unit whose model file is ``path`` (``<out>/ckpt/<stage>/<unit>/<key>/``)."""
     import shlex
 
-    from repro.checkpoint import read_json
 
     unit_dir = path.parent
     if len(unit_dir.parents) < 4 or unit_dir.parents[2].name != "ckpt" or unit_dir.parents[1].name not in STAGE_NAMES:
@@ -111,9 +111,6 @@ def mark_done(ctx: RunContext, unit_dir: Path, key: str, summary: dict[str, Any]
     killed before the new done.json is written leaves an unfinished unit (resumed from state.pt), never
     an old done.json beside a new model.
     """
-    from repro import distributed
-    from repro.checkpoint import file_record, replace_file, write_json_atomic
-    from repro.provenance import provenance
 
     done = {"key": key, "summary": summary,
             "provenance": provenance(ctx.cfg, ctx.device, seeds, distributed.info().world_size)}
@@ -136,6 +133,5 @@ def clear_unit(ctx: RunContext, unit_dir: Path) -> None:
     if ctx.is_main:
         (unit_dir / "state.pt").unlink(missing_ok=True)
         (unit_dir / STAGED_MODEL).unlink(missing_ok=True)
-    from repro import distributed
 
     distributed.barrier()
