@@ -114,6 +114,11 @@ def test_the_table_shows_every_cost_with_its_interval_and_the_rules_choice():
     text = table([record(five(2.0), rid="a"), record(five(5.0), rid="b", flops=1e14)])
     assert "2.00 [1.00, 3.00]" in text and "5.00 (L)" in text
     assert "Rule (docs/instrument.md): a: the cheapest candidate" in text
+    assert "provisional: not yet measured w0.5-s32, w0.5-s32-plateau" in text  # none of the declared ids
+    from repro.calibration import CANDIDATES
+
+    every = [record(five(2.0), rid=c) for c in CANDIDATES]
+    assert "provisional" not in table(every)
 
 
 # --- the candidates' code paths -------------------------------------------------------------------
