@@ -35,6 +35,7 @@ from repro.claims.core import NotMeasured, cross_grid, is_paper_tables
 from repro.claims.instrument import notes as instrument_notes
 from repro.claims.preconditions import PRECONDITIONS
 from repro.claims.quotes import QUOTES, SECTIONS, sentences
+from repro.errors import writing
 from repro.figures import (
     PAPER_THRESHOLDS,
     lattice_figures,
@@ -54,16 +55,18 @@ PAPER_INTERVALS = ((0.17, 0.52), (0.66, 0.84))
 
 
 def write_text_atomic(path: Path, text: str | bytes) -> None:
-    """Write via a temporary file in the same folder and rename, so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(text.encode() if isinstance(text, str) else text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write via a temporary file in the same folder and rename, so a reader never sees half a file; a
+    failed write is a one-line :class:`repro.errors.WriteError` naming ``path``."""
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(text.encode() if isinstance(text, str) else text)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
 
 def _fmt_interval(low: float, high: float) -> str:
