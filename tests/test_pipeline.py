@@ -262,18 +262,22 @@ def _stage(unit: str | None) -> str:
     return "startup" if unit is None else {"classifier": "classifiers"}.get(unit.split()[0], unit.split()[0])
 
 
-def _reference_timeline(out: Path) -> tuple[dict[str, float], float]:
-    """From an uninterrupted run's run.log: when each unit began (seconds after the command line) and
-    when the run finished."""
+def _reference_timeline(out: Path) -> tuple[list[float], dict[str, int], dict[str, int]]:
+    """An uninterrupted run's run.log as a timeline: when each of its unit lines was written (seconds
+    after the command line, in order; the last one is the claims line), and where each line and each
+    unit's first line stand in that order."""
     lines = _log(out)
     start = next(i for i, (_, msg) in enumerate(lines) if msg.startswith("command: repro run"))
-    t0, begins = lines[start][0], {}
+    offsets, line_at, unit_at = [], {}, {}
     for t, msg in lines[start + 1:]:
         unit = _log_unit(msg)
-        if unit is not None:
-            begins.setdefault(unit, t - t0)
+        if unit is None:
+            continue
+        line_at.setdefault(msg, len(offsets))
+        unit_at.setdefault(unit, len(offsets))
+        offsets.append(float(t - lines[start][0]))
         if unit == "end":
-            return begins, float(t - t0)
+            return offsets, line_at, unit_at
     raise AssertionError(f"{out / 'run.log'}: the run did not finish")
 
 
@@ -288,36 +292,43 @@ def test_kill_9_at_twenty_random_moments_ends_with_the_uninterrupted_runs_result
     (tests/test_pipeline.py's smoke_run), each attempt resumed from what the last one left; then a run
     to the end, whose results.json, claims.json and model files must be the uninterrupted run's.
 
-    A moment is placed on the run's own timeline: each attempt is killed that long after the start (in
-    the uninterrupted run) of the unit the previous kill landed in, counted from when the attempt reaches
-    that unit. Where each kill landed (the unit run.log names last, and whether it left a temporary
-    file of an atomic write behind) is printed."""
+    A moment is placed on the run's own timeline: each attempt is killed that long after the moment (in
+    the uninterrupted run) of the furthest run.log line the killed attempts had reached, counted from when
+    this attempt writes that line (or one past it) again. Where each kill landed (the unit run.log names
+    last, and whether it left a temporary file of an atomic write behind) is printed."""
     import numpy as np
 
-    begins, total = _reference_timeline(smoke_run)
+    offsets, line_at, unit_at = _reference_timeline(smoke_run)
+    total = offsets[-1]
     moments = np.sort(np.random.default_rng(KILL_SEED).uniform(0.0, total, KILLS))
     out = tmp_path / "killed"
     args = [sys.executable, "-m", "repro.cli", "run", "--scale", "smoke", "--out", str(out), "--no-progress"]
+
+    def place(msg: str) -> int | None:
+        """Where a line of a killed run stands on the uninterrupted run's timeline: the same line (the
+        numbers are the same), else the first line of its unit (a resume, a cached unit, a time)."""
+        unit = _log_unit(msg)
+        return None if unit is None else line_at.get(msg, unit_at[unit])
+
     landed: list[tuple[float, str, bool]] = []
-    reached, temporaries, t_start = "pretrain", set(), time.monotonic()
+    anchor, temporaries, t_start = 0, set(), time.monotonic()
     for moment in moments:
         before = len(_log(out))
         child = subprocess.Popen(args, cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 600
-        while child.poll() is None and time.monotonic() < deadline:  # until this attempt is at the unit
-            units = [_log_unit(msg) for _, msg in _log(out)[before:]]
-            if reached in units or "end" in units:
+        while child.poll() is None and time.monotonic() < deadline:  # until this attempt is back at the anchor
+            if any((place(msg) if _log_unit(msg) else -1) >= anchor for _, msg in _log(out)[before:]):
                 break
             time.sleep(0.02)
-        time.sleep(max(0.0, moment - begins.get(reached, 0.0)))
+        time.sleep(max(0.0, moment - offsets[anchor]))
         child.send_signal(signal.SIGKILL)
         code = child.wait(timeout=60)
-        units = [u for u in (_log_unit(msg) for _, msg in _log(out)[before:]) if u is not None]
+        mine = [msg for _, msg in _log(out)[before:] if _log_unit(msg) is not None]
         now = _hidden_temporaries(out)
         during_write, temporaries = bool(now - temporaries), now
-        stage = _stage(units[-1] if units else None) if code == -signal.SIGKILL else "finished before the kill"
+        stage = _stage(_log_unit(mine[-1]) if mine else None) if code == -signal.SIGKILL else "finished before the kill"
         landed.append((float(moment), stage, during_write))
-        reached = units[-1] if units and units[-1] != "end" else reached
+        anchor = max([anchor, *(place(msg) for msg in mine)])
     _ok(repro("run", "--scale", "smoke", "--out", str(out), "--no-progress"))
     wall = time.monotonic() - t_start
 
