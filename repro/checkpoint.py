@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from repro.errors import ReproError
+from repro.errors import ReproError, writing
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -41,19 +41,24 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def atomic_write(path: str | Path, write) -> None:
-    """Call ``write(fileobj)`` on a temporary file beside ``path``, fsync it, and rename it to ``path``."""
+    """Call ``write(fileobj)`` on a temporary file beside ``path``, fsync it, and rename it to ``path``.
+
+    A write that fails (full disk, read-only or protected folder) removes the temporary file and raises
+    a one-line :class:`repro.errors.WriteError` naming ``path``; ``torch.save``'s failure (a RuntimeError
+    around the OSError) included."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                write(fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     _fsync_dir(path.parent)
 
 

@@ -14,7 +14,7 @@ import os
 import sys
 
 from repro import __version__
-from repro.errors import ReproError
+from repro.errors import ReproError, os_error_in
 
 # Order is the order shown by ``repro --help``.
 COMMAND_MODULES = (
@@ -77,14 +77,38 @@ def _main(argv: list[str] | None) -> int:
         raise
     except OSError as err:
         # An OSError that names its file is about the user's files or disk (full, gone, protected), not a
-        # bug: one line naming the file. Without a file name it is unexpected, so the traceback stays.
-        if err.filename is None:
+        # bug: one line naming the file. Without a file name it is unexpected, so the traceback stays,
+        # unless it says the disk cannot be written (a write no `repro.errors.writing` guards).
+        if err.filename is None and not _unwritable(err):
             raise
-        print(f"repro {args.command}: error: {err.filename}: {err.strerror or err}", file=sys.stderr)
+        print(f"repro {args.command}: error: {_where(err, args)}: {err.strerror or err}", file=sys.stderr)
+        return 2
+    except RuntimeError as err:
+        # torch.save to a file that fails to write: "[enforce fail at inline_container.cc] unexpected pos",
+        # the OSError only in its chain (the writes repro.errors.writing guards never get here)
+        cause = os_error_in(err)
+        if cause is None or not _unwritable(cause):
+            raise
+        print(f"repro {args.command}: error: {_where(cause, args)}: {cause.strerror or cause}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"repro {args.command}: interrupted; finished stages are kept and a rerun resumes", file=sys.stderr)
         return 130
+
+
+def _unwritable(err: OSError) -> bool:
+    """The disk is full, read-only or protected: the user's to fix, not a bug."""
+    import errno
+
+    return err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+def _where(err: OSError, args: argparse.Namespace) -> str:
+    """The file an OSError names, else the command's output folder."""
+    if err.filename is not None:
+        return str(err.filename)
+    out = getattr(args, "out", None)
+    return f"writing into {out}" if out else "writing a file"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -32,9 +32,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from repro.analysis.lattice import build_lattice, context_at
+from repro.errors import os_error_in, writing
 from repro.grid import DEFAULT_READING, CrossGrid
 from repro.results import PRETRAINED_AE, Results, ae_name
-from repro.analysis.lattice import build_lattice, context_at
 
 if TYPE_CHECKING:
     import torch
@@ -53,9 +54,22 @@ def save_figure(fig, path: Path) -> str:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     # Fixed metadata keeps the PNG bytes identical across rebuilds.
-    fig.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
+    _savefig(fig, path, dpi=110, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
     return path.name
+
+
+def _savefig(fig, path: Path, **kwargs) -> None:
+    """``fig.savefig(path, **kwargs)`` (the same call, so the same bytes); a write that fails (full disk,
+    read-only folder) removes what it began and is a one-line :class:`repro.errors.WriteError`."""
+
+    with writing(path, "figure"):
+        try:
+            fig.savefig(path, **kwargs)
+        except (OSError, RuntimeError) as err:
+            if os_error_in(err) is not None:
+                path.unlink(missing_ok=True)  # savefig truncated the old figure already: drop the half-written one
+            raise
 
 
 def _new_ax(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
@@ -155,7 +169,7 @@ def plot_lab_panel(
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
+    _savefig(fig, path)
     return path
 
 

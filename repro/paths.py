@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from repro.errors import ReproError
+from repro.errors import ReproError, writing
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,13 +45,15 @@ def ensure_writable_dir(path: str | os.PathLike, what: str) -> Path:
 
 
 def write_text_atomic(path: Path, text: str | bytes) -> None:
-    """Write via a temporary file in the same folder and rename, so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(text.encode() if isinstance(text, str) else text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write via a temporary file in the same folder and rename, so a reader never sees half a file; a
+    failed write is a one-line :class:`repro.errors.WriteError` naming ``path``."""
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(text.encode() if isinstance(text, str) else text)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise

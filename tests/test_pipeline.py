@@ -220,6 +220,148 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run(smoke_run, tmp_path):
     assert _numbers(got) == _numbers(want)
 
 
+# --- SIGKILL at random moments, many times over (issue 20) -------------------------------------------
+
+KILLS, KILL_SEED = 20, 20
+STAGES = ("startup", "pretrain", "classifiers", "finetune", "evaluate", "report", "end")
+_LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d (\d\d):(\d\d):(\d\d) (.*)$")
+
+
+def _log(out: Path) -> list[tuple[int, str]]:
+    """run.log as (seconds of the day, message) lines."""
+    try:
+        text = (out / "run.log").read_text(errors="replace")
+    except FileNotFoundError:
+        return []
+    return [(int(h) * 3600 + int(m) * 60 + int(s), msg) for h, m, s, msg in
+            (g.groups() for g in map(_LOG_LINE.match, text.splitlines()) if g)]
+
+
+def _log_unit(msg: str) -> str | None:
+    """The unit a run.log line is about, in run order ("pretrain", "classifier L", "finetune A_L",
+    "evaluate", then "report" from evaluation's summary line to the claims line, then "end"); None for
+    the lines of a start (configuration, command).
+
+    >>> [_log_unit(m) for m in ("classifier:V: resumed at step 3", "== classifiers: test top-1 L 0.1",
+    ...                         "== evaluate: results in x", "command: repro run")]
+    ['classifier V', 'finetune A_L', 'report', None]
+    """
+    if m := re.match(r"(classifier|finetune)[: ](\w+):", msg):
+        return f"{m[1]} {m[2]}"
+    if m := re.match(r"== (\w+):", msg):
+        return {"pretrain": "classifier L", "classifiers": "finetune A_L", "finetune": "evaluate",
+                "evaluate": "report"}.get(m[1])
+    if m := re.match(r"(pretrain|evaluate):", msg):
+        return m[1]
+    if msg.startswith(("claims:", "finished ")):
+        return "end"
+    return None
+
+
+def _stage(unit: str | None) -> str:
+    return "startup" if unit is None else {"classifier": "classifiers"}.get(unit.split()[0], unit.split()[0])
+
+
+def _reference_timeline(out: Path) -> tuple[list[float], dict[str, int], dict[str, int]]:
+    """An uninterrupted run's run.log as a timeline: when each of its unit lines was written (seconds
+    after the command line, in order; the last one is the claims line), and where each line and each
+    unit's first line stand in that order."""
+    lines = _log(out)
+    start = next(i for i, (_, msg) in enumerate(lines) if msg.startswith("command: repro run"))
+    offsets, line_at, unit_at = [], {}, {}
+    for t, msg in lines[start + 1:]:
+        unit = _log_unit(msg)
+        if unit is None:
+            continue
+        line_at.setdefault(msg, len(offsets))
+        unit_at.setdefault(unit, len(offsets))
+        offsets.append(float(t - lines[start][0]))
+        if unit == "end":
+            return offsets, line_at, unit_at
+    raise AssertionError(f"{out / 'run.log'}: the run did not finish")
+
+
+def _hidden_temporaries(out: Path) -> set[Path]:
+    """The temporary files of atomic writes (".<name>.<random>[.tmp]"): a kill during a write leaves one."""
+    return {p for p in out.rglob(".*") if p.is_file() and p.name != ".repro.lock"}
+
+
+@pytest.mark.slow
+def test_kill_9_at_twenty_random_moments_ends_with_the_uninterrupted_runs_results(smoke_run, tmp_path, capsys):
+    """SIGKILL at 20 moments drawn from a seeded generator, uniformly over the uninterrupted run's wall time
+    (tests/test_pipeline.py's smoke_run), each attempt resumed from what the last one left; then a run
+    to the end, whose results.json, claims.json and model files must be the uninterrupted run's.
+
+    A moment is placed on the run's own timeline: each attempt is killed that long after the moment (in
+    the uninterrupted run) of the furthest run.log line the killed attempts had reached, counted from when
+    this attempt writes that line (or one past it) again. Where each kill landed (the unit run.log names
+    last, and whether it left a temporary file of an atomic write behind) is printed."""
+    import numpy as np
+
+    offsets, line_at, unit_at = _reference_timeline(smoke_run)
+    total = offsets[-1]
+    moments = np.sort(np.random.default_rng(KILL_SEED).uniform(0.0, total, KILLS))
+    out = tmp_path / "killed"
+    args = [sys.executable, "-m", "repro.cli", "run", "--scale", "smoke", "--out", str(out), "--no-progress"]
+
+    def place(msg: str) -> int | None:
+        """Where a line of a killed run stands on the uninterrupted run's timeline: the same line (the
+        numbers are the same), else the first line of its unit (a resume, a cached unit, a time)."""
+        unit = _log_unit(msg)
+        return None if unit is None else line_at.get(msg, unit_at[unit])
+
+    landed: list[tuple[float, str, bool]] = []
+    anchor, temporaries, t_start = 0, set(), time.monotonic()
+    for moment in moments:
+        before = len(_log(out))
+        child = subprocess.Popen(args, cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 600
+        while child.poll() is None and time.monotonic() < deadline:  # until this attempt is back at the anchor
+            if any((place(msg) if _log_unit(msg) else -1) >= anchor for _, msg in _log(out)[before:]):
+                break
+            time.sleep(0.02)
+        time.sleep(max(0.0, moment - offsets[anchor]))
+        child.send_signal(signal.SIGKILL)
+        code = child.wait(timeout=60)
+        mine = [msg for _, msg in _log(out)[before:] if _log_unit(msg) is not None]
+        now = _hidden_temporaries(out)
+        during_write, temporaries = bool(now - temporaries), now
+        stage = _stage(_log_unit(mine[-1]) if mine else None) if code == -signal.SIGKILL else "finished before the kill"
+        landed.append((float(moment), stage, during_write))
+        anchor = max([anchor, *(place(msg) for msg in mine)])
+    _ok(repro("run", "--scale", "smoke", "--out", str(out), "--no-progress"))
+    wall = time.monotonic() - t_start
+
+    counts = {s: sum(stage == s for _, stage, _ in landed) for s in (*STAGES, "finished before the kill")}
+    writes = sum(w for *_, w in landed)
+    with_stage = ", ".join(f"{s} {n}" for s, n in counts.items() if n)
+    with capsys.disabled():  # shown in CI's log, not only when the test fails
+        print(f"\n{KILLS} SIGKILLs (seed {KILL_SEED}) over an uninterrupted run of {total:.0f} s: {with_stage}; "
+              f"{writes} during a file write (a temporary file left behind); {wall:.0f} s with the resumes")
+        for moment, stage, during_write in landed:
+            print(f"  {moment:6.1f} s: {stage}{' (during a write)' if during_write else ''}")
+    # not a test of process start-up: most kills land in the work itself
+    assert sum(counts[s] for s in STAGES[1:6]) >= KILLS // 2, counts
+
+    # the same numbers, the same claims, the same models
+    got, want = (json.loads((d / "results.json").read_text()) for d in (out, smoke_run))
+    assert _numbers(got) == _numbers(want)
+    assert json.loads((out / "claims.json").read_text()) == json.loads((smoke_run / "claims.json").read_text())
+    for unit in UNITS:
+        mine, theirs = (json.loads((_unit(d, unit) / "done.json").read_text()) for d in (out, smoke_run))
+        if unit.startswith("finetune/"):
+            # An A_i's file records the key it was finished for, which ends in a digest of the done.json
+            # of A_S and classifier i, and those hold their training times: it differs between any two
+            # runs, interrupted or not. Everything else in the file must be the same.
+            a, b = (torch.load(_unit(d, unit) / "model.pt", weights_only=True) for d in (out, smoke_run))
+            assert a["meta"].pop("key").split("-")[0] == b["meta"].pop("key").split("-")[0], unit
+            assert a["meta"] == b["meta"] and a["config"] == b["config"], unit
+            assert _same_state(_unit(out, unit) / "model.pt", _unit(smoke_run, unit) / "model.pt") == [], unit
+        else:
+            assert mine["model"] == theirs["model"], unit  # size and sha256 of model.pt
+    assert not (out / ".repro.lock").exists()
+
+
 @pytest.mark.slow
 def test_a_damaged_model_file_is_named_with_the_command_that_rebuilds_it(smoke_run, tmp_path):
     out = tmp_path / "run"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -150,3 +151,117 @@ def test_the_error_that_ends_a_run_is_written_to_run_log(tmp_path, capsys):
     assert "error: RuntimeError: something unexpected\nTraceback (most recent call last):" in log
     assert log.rstrip().endswith("error: data.root: no such folder")
     assert "something unexpected" not in capsys.readouterr().err  # stderr is the CLI's to print
+
+
+# --- a full disk, a read-only or protected folder (issue 20) -----------------------------------------
+
+
+class _FullDisk:
+    """A file that takes ``room`` bytes and then fails as a full disk does (what a write on a full file
+    system raises), delegating everything else to the real file."""
+
+    def __init__(self, fh, room: int, errno_: int):
+        self.fh, self.room, self.errno = fh, room, errno_
+
+    def write(self, data) -> int:
+        if len(data) > self.room:
+            raise OSError(self.errno, os.strerror(self.errno))
+        self.room -= len(data)
+        return self.fh.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self.fh, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.fh.close()
+
+
+@pytest.fixture
+def full_disk(monkeypatch):
+    """``full_disk(room, errno)``: from now on every file opened by a descriptor (the temporary files of
+    the atomic writes) fails after ``room`` more bytes."""
+    import errno
+
+    real = os.fdopen
+
+    def fill(room: int = 1000, code: int = errno.ENOSPC) -> None:
+        monkeypatch.setattr(os, "fdopen", lambda fd, *a, **k: _FullDisk(real(fd, *a, **k), room, code))
+
+    return fill
+
+
+def test_a_full_disk_during_torch_save_is_one_line_and_keeps_the_old_checkpoint(tmp_path, full_disk):
+    from repro.checkpoint import load_checkpoint, save_checkpoint
+    from repro.errors import WriteError
+
+    path = tmp_path / "ckpt" / "state.pt"
+    save_checkpoint({"w": torch.arange(10)}, path)
+    full_disk(room=50_000)
+    with pytest.raises(WriteError) as err:
+        save_checkpoint({"w": torch.arange(100_000)}, path)  # 800 kB: torch's writer fails half-way
+    # torch raised "RuntimeError: [enforce fail at inline_container.cc:...] unexpected pos" around the OSError
+    assert isinstance(err.value.__cause__, RuntimeError) and "unexpected pos" in str(err.value.__cause__)
+    assert str(err.value) == (f"{path}: could not write the training checkpoint: No space left on device; nothing "
+                              "half-written was kept: free some space, then rerun the same command (finished work is kept)")
+    assert [p.name for p in path.parent.iterdir()] == ["state.pt"]  # no temporary file left
+    assert torch.equal(load_checkpoint(path)["w"], torch.arange(10))  # the old checkpoint, whole
+
+
+@pytest.mark.parametrize("code, fix", [("EROFS", "the file system is read-only"),
+                                       ("EACCES", "make the folder writable")])
+def test_a_read_only_or_protected_folder_is_one_line(tmp_path, monkeypatch, code, fix):
+    import errno
+    import tempfile
+
+    from repro.checkpoint import write_json_atomic
+    from repro.errors import WriteError
+
+    def refuse(*args, **kwargs):
+        raise OSError(getattr(errno, code), os.strerror(getattr(errno, code)), str(tmp_path / ".results.json.x.tmp"))
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(WriteError, match=f"^{tmp_path / 'results.json'}: could not write the results: "
+                                         f"{os.strerror(getattr(errno, code))}; nothing half-written was kept: {fix}"):
+        write_json_atomic(tmp_path / "results.json", {"a": 1})
+
+
+def test_the_cli_says_a_full_disk_in_one_line(tmp_path, full_disk, capsys):
+    from repro import cli
+
+    out = tmp_path / "report"
+    full_disk(room=0)
+    assert cli.main(["report", "--paper", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"repro report: error: {out / 'claims.md'}: could not write the claims report: No space left on "
+                   "device; nothing half-written was kept: free some space, then rerun the same command (finished "
+                   "work is kept)\n")
+    assert not list(out.glob(".claims*"))  # no temporary file left
+
+
+@pytest.mark.slow
+def test_a_real_full_disk_stops_with_one_line_and_the_run_resumes_once_there_is_space(tmp_path):
+    """On a 3 MB tmpfs (where this machine lets the test mount one: root, a kernel that allows it)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(disk)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        out = disk / "run"
+        args = ("pretrain", "--scale", "smoke", "--out", str(out), "--no-progress")
+        proc = repro(*args)
+        last = proc.stderr.splitlines()[-1]
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr and "enforce fail" not in proc.stderr, proc.stderr
+        assert re.fullmatch(rf"repro pretrain: error: {re.escape(str(out))}/\S+: could not write the [a-z -]+: No space "
+                            r"left on device; nothing half-written was kept: free some space, then rerun the same "
+                            r"command \(finished work is kept\)", last), last
+        assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]  # nothing half-written
+        assert not (out / ".repro.lock").exists()
+        subprocess.run(["mount", "-o", "remount,size=64m", str(disk)], check=True)
+        proc = repro(*args)
+        assert proc.returncode == 0 and "pretrain: done" in proc.stderr, proc.stderr[-3000:]
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)

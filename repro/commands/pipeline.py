@@ -5,7 +5,9 @@ finished for the same configuration. Units of other settings live beside them, b
 claims report belong to one configuration: ``run`` and ``evaluate`` refuse to replace those of another
 unless given ``--replace`` or ``--force``. Progress bars go to stderr when it is a terminal; one summary
 line per stage (and unit) to stderr and ``<out>/run.log``, which also records resumes and the error
-that ended a run. Several processes: ``torchrun --nproc_per_node=N -m repro.cli run ...``.
+that ended a run. One command at a time writes into a folder (``repro.folder_lock``): a second stops
+with the holder's name, or waits with ``--wait``. Several processes: ``torchrun --nproc_per_node=N -m
+repro.cli run ...``.
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ def add_config_arguments(p: argparse.ArgumentParser) -> None:
     o.add_argument("--replace", action="store_true",
                    help="let run/evaluate replace the results of another configuration in --out "
                         "(finished units that match are reused)")
+    o.add_argument("--wait", action="store_true",
+                   help="when another repro command is writing into --out, wait for it to finish instead of stopping")
     o.add_argument("--no-progress", action="store_true",
                    help="no progress bars, even on a terminal (they are off when stderr is not one)")
     o.add_argument("--print-config", action="store_true", help="print the resolved configuration as JSON and exit")
@@ -104,22 +108,23 @@ def run(args: argparse.Namespace, stages: tuple[str, ...], *, command: str | Non
     does after them on the main process (``after(ctx)``)."""
     limit_openmp_spinning()
     import json
-    import time
 
     cfg = config_from_args(args)
     if args.print_config:
         print(json.dumps(cfg.to_dict(), indent=2))
         return 0
     from repro.data import check_available
+    from repro.folder_lock import hold
     from repro.pipeline.config_guard import check_results_config
-    from repro.pipeline.context import fmt_time, log_error, setup, teardown
-    from repro.pipeline.stages import run_stages
 
-    if not (args.force or args.replace):  # before anything is written, run.log included
-        if EVALUATE in stages:
-            check_results_config(cfg)
-        if record is not None:
-            check_results_config(cfg, record)
+    def check_config() -> None:
+        if not (args.force or args.replace):  # before anything is written, run.log included
+            if EVALUATE in stages:
+                check_results_config(cfg)
+            if record is not None:
+                check_results_config(cfg, record)
+
+    check_config()
     check_available(cfg)  # a missing data set is reported before anything is written
     if cfg.classifiers.extra:  # your own classifiers: a spec that cannot work fails here, not after pretraining
         from repro.config import extras_origin, override_origins
@@ -128,13 +133,26 @@ def run(args: argparse.Namespace, stages: tuple[str, ...], *, command: str | Non
         resolve_extras(cfg, extras_origin(override_origins(classifiers=args.classifiers, sets=args.sets or ())))
         if CLASSIFIERS in stages:
             check_extras(cfg)
+    name = command or (" ".join(stages) if len(stages) == 1 else "run")
+    # One writing command per folder (repro.folder_lock), taken before anything is written into it
+    with hold(cfg.out_dir, wait=getattr(args, "wait", False), label=f"repro {name}"):
+        check_config()  # again: a run that finished while this one waited may be of other settings
+        return _run_locked(args, cfg, stages, name, after)
+
+
+def _run_locked(args: argparse.Namespace, cfg, stages: tuple[str, ...], name: str,
+                after: Callable[[Any], None] | None) -> int:
+    import time
+
     from repro.budget import log_total, sizing_for
+    from repro.pipeline.context import fmt_time, log_error, setup, teardown
+    from repro.pipeline.stages import run_stages
 
     ctx = setup(cfg, progress=not args.no_progress, force=set(stages) if args.force else set(),
                 sizing=sizing_for(cfg))
     t0 = time.monotonic()
     try:
-        ctx.info(f"command: repro {command or (' '.join(stages) if len(stages) == 1 else 'run')}")
+        ctx.info(f"command: repro {name}")
         run_stages(ctx, stages)
         if EVALUATE in stages and ctx.is_main:
             write_claims_report(ctx)

@@ -1,4 +1,6 @@
-"""``repro report``: rebuild the claims report from a run's results.json, without rerunning anything."""
+"""``repro report``: rebuild the claims report from a run's results.json, without rerunning anything.
+
+It writes into --out, so it takes the folder's lock (repro.folder_lock): not while a run writes there."""
 
 from __future__ import annotations
 
@@ -27,15 +29,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(artifacts/instrument): the report shows the instrument's calibration and the declared rule's choice")
     p.add_argument("--resamples", type=int, metavar="N", help="with --runs: bootstrap resamples (default: "
                    "repro.claims.tolerances.BOOTSTRAP_RESAMPLES)")
+    p.add_argument("--wait", action="store_true",
+                   help="when another repro command is writing into --out, wait for it to finish instead of stopping")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from repro.ceiling import read_ceiling, read_width_run
+    from repro.folder_lock import hold
     from repro.paper import paper_results
     from repro.paths import ensure_writable_dir
-    from repro.calibration import read_all
-    from repro.report import build_report
     from repro.results import Results
 
     out = Path(args.out)
@@ -46,6 +48,18 @@ def run(args: argparse.Namespace) -> int:
     paper = paper_results()
     results = paper if args.paper else Results.from_json(out / "results.json")  # validated against its schema
     ensure_writable_dir(out, "--out")  # before the claims are evaluated, not after
+    with hold(out, wait=getattr(args, "wait", False), label="repro report"):  # one writing command per folder
+        if not args.paper:  # read again under the lock: a run may have written it while this one waited
+            results = Results.from_json(out / "results.json")
+        return _write_report(args, out, paper, results)
+
+
+def _write_report(args: argparse.Namespace, out: Path, paper, results) -> int:
+    from repro.calibration import read_all
+    from repro.ceiling import read_ceiling, read_width_run
+    from repro.report import build_report
+    from repro.results import Results
+
     widths = [read_ceiling(d, results) for d in args.widths or []]
     if args.width_runs and not widths:
         raise ReproError("--width-runs: give the A_S records beside them with --widths (the section reads both)")
@@ -92,9 +106,8 @@ def _previous(folder: str | None) -> dict | None:
 
 def _run_replicates(args: argparse.Namespace, out: Path) -> int:
     """``--runs``: one report from several seeds' runs (repro.replicates)."""
-    from repro.paper import paper_results
-    from repro.replicates import replicate_results, replicate_verdicts, write_replicates
-    from repro.report import build_report
+    from repro.folder_lock import hold
+    from repro.replicates import replicate_results
     from repro.results import Results
 
     if args.paper:
@@ -106,7 +119,15 @@ def _run_replicates(args: argparse.Namespace, out: Path) -> int:
     results = replicate_results(runs, names)  # ReproError unless they differ only in a seed
     if args.resamples is not None and args.resamples < 0:
         raise ReproError(f"--resamples {args.resamples}: expected a number >= 0")
-    out.mkdir(parents=True, exist_ok=True)
+    with hold(out, wait=getattr(args, "wait", False), label="repro report"):  # creates it; one writer at a time
+        return _write_replicates(args, out, runs, names, results)
+
+
+def _write_replicates(args: argparse.Namespace, out: Path, runs: list, names: list[str], results) -> int:
+    from repro.paper import paper_results
+    from repro.replicates import replicate_verdicts, write_replicates
+    from repro.report import build_report
+
     per_run = replicate_verdicts(runs, args.resamples)
     payload = build_report(results, out, paper=paper_results(), title=f"Claims report: {results.source}",
                            resamples=args.resamples, replicates={"names": names, "per_run": per_run})

@@ -18,7 +18,7 @@ import torch
 
 from repro import distributed
 from repro.config import RunConfig, resolve_device
-from repro.errors import ReproError
+from repro.errors import ReproError, write_error, writing
 from repro.pipeline import unit_keys
 
 CACHE_ENV = "REPRO_CACHE"
@@ -63,6 +63,17 @@ class UnitSizing:
                       timings: dict[str, Any]) -> dict[str, Any]:
         """What results.json records of the run's sizing (nothing)."""
         return {}
+
+
+class _RunLogHandler(logging.FileHandler):
+    """<out>/run.log. A line that cannot be written (a full disk) ends the run with one line naming
+    run.log, instead of logging's traceback on stderr for every line after it."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        err = sys.exc_info()[1]
+        if isinstance(err, OSError):
+            raise write_error(self.baseFilename, err, atomic=False) from err
+        super().handleError(record)
 
 
 @dataclass
@@ -137,7 +148,8 @@ def setup(cfg: RunConfig, *, progress: bool = True, force: frozenset[str] | set[
         stream = _TqdmHandler()
         stream.setFormatter(logging.Formatter("%(message)s"))
         root.addHandler(stream)
-        fileh = logging.FileHandler(out / "run.log", encoding="utf-8")
+        with writing(out / "run.log", atomic=False):
+            fileh = _RunLogHandler(out / "run.log", encoding="utf-8")
         fileh.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
         root.addHandler(fileh)
         ctx.logfile = fileh
@@ -169,7 +181,10 @@ def log_error(ctx: RunContext, err: BaseException) -> None:
     else:
         msg, exc_info = f"error: {type(err).__name__}: {err}", (type(err), err, err.__traceback__)
     record = ctx.log.makeRecord(ctx.log.name, logging.ERROR, __file__, 0, msg, None, exc_info)
-    ctx.logfile.handle(record)
+    try:
+        ctx.logfile.handle(record)
+    except (ReproError, OSError):
+        pass  # run.log cannot be written (a full disk): the CLI still prints the error
 
 
 def fmt_time(seconds: float) -> str:
