@@ -197,7 +197,7 @@ def table(records: Sequence[Mapping[str, Any]]) -> str:
         minutes = r.get("minutes_here") or {}
         flops = gpu_flops(r)
         rows.append([
-            f"`{r['id']}`", f"{s['ae_width']:g}", str(s["side"]),
+            f"`{r['id']}`", str(float(s["ae_width"])), str(s["side"]),
             f"{p.get('best_images_seen', 0):,} of {p.get('images_seen', 0):,}" + (f" ({p['stop_reason']})" if p.get("stop_reason") else ""),
             f"{h['mse']:.5f}",
             *[_cost_cell(h["cost"].get(c)) for c in keys],
