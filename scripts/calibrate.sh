@@ -43,3 +43,4 @@ for id in "${candidates[@]}"; do
   cp "$dir/calibration.json" "$dir/run.log" "$out/$id/"
 done
 repro calibrate-table "$out" --out "$out/README.md"
+[ -f artifacts/cpu/results.json ] && bash "$ROOT/scripts/cpu_report.sh"  # the cpu report shows the table

@@ -1,6 +1,6 @@
 """The committed reports are what their committed results.json give: rebuilt with the command the
 README pairs with each (`repro report --out DIR [--previous DIR] [--ceiling DIR] [--widths DIR...
-[--width-runs DIR...]]`), byte for byte."""
+[--width-runs DIR...]] [--calibration DIR]`), byte for byte."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ COMMITTED = {
     "cpu-protocol1": {},
     # scripts/cpu_report.sh's options
     "cpu": {"previous": "cpu-protocol1", "ceiling": "cpu-ceiling", "widths": ["cpu-width/w0.5", "cpu-width/w1.0"],
-            "width_runs": ["cpu-width/w1.0-finetune"]},
+            "width_runs": ["cpu-width/w1.0-finetune"], "calibration": "instrument"},
 }
 
 
@@ -43,6 +43,9 @@ def test_rebuilt_report_equals_committed(name, tmp_path):
         runs = [ARTIFACTS / r for r in options.get("width_runs", [])]
         if runs and all((r / "results.json").is_file() for r in runs):
             args += ["--width-runs", *map(str, runs)]
+    calibration = ARTIFACTS / options.get("calibration", "-")
+    if (calibration / "w0.5-s32" / "calibration.json").is_file():
+        args += ["--calibration", str(calibration)]
     assert main(args) == 0
     for file in ("claims.md", "claims.json", "claims.html"):
         assert (copy / file).read_bytes() == (run / file).read_bytes(), f"artifacts/{name}/{file} differs from a rebuild"
