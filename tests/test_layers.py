@@ -114,3 +114,28 @@ def test_imports_inside_functions_say_why():
             if inside and "#" not in lines[node.lineno - 1]:
                 unexplained.append(f"{path.relative_to(REPRO.parent)}:{node.lineno}")
     assert not unexplained, "imports inside functions without a reason: " + ", ".join(sorted(set(unexplained)))
+
+
+def main() -> None:
+    """``python tests/test_layers.py``: the figures behind these tests (cycles, imports inside functions,
+    the five longest functions and the five largest modules), for a reader or a closing note."""
+    mods = _modules()
+    imports = {name: _imports(name, path, mods) for name, path in mods.items()}
+    cycles = _cycles({name: {t for t, _, _ in found} for name, found in imports.items()})
+    inside = {name: len({id(node) for _, node, f in found if f}) for name, found in imports.items()}  # statements
+    functions, sizes = [], []
+    for name, path in mods.items():
+        text = path.read_text()
+        sizes.append((len(text.splitlines()), name))
+        functions += [(node.end_lineno - node.lineno + 1, f"{name}.{node.name}") for node in ast.walk(ast.parse(text))
+                      if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    print(f"{len(mods)} modules, {sum(n for n, _ in sizes):,} lines; import cycles: {len(cycles)}"
+          + "".join(f"\n  {' <-> '.join(c)}" for c in cycles))
+    print(f"imports of repro modules inside functions: {sum(inside.values())} "
+          f"({sum(v for k, v in inside.items() if k.startswith('repro.commands'))} in repro.commands)")
+    print("longest functions: " + ", ".join(f"{n} ({k} lines)" for k, n in sorted(functions, reverse=True)[:5]))
+    print("largest modules: " + ", ".join(f"{n} ({k} lines)" for k, n in sorted(sizes, reverse=True)[:5]))
+
+
+if __name__ == "__main__":
+    main()
