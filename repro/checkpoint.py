@@ -25,6 +25,7 @@ from typing import Any
 import torch
 
 from repro.errors import ReproError, writing
+from repro.paths import new_file_mode
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -51,6 +52,7 @@ def atomic_write(path: str | Path, write) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
+            os.fchmod(fd, new_file_mode())  # mkstemp's 0600 would keep collaborators out
             with os.fdopen(fd, "wb") as fh:
                 write(fh)
                 fh.flush()

@@ -44,6 +44,21 @@ def ensure_writable_dir(path: str | os.PathLike, what: str) -> Path:
     return p
 
 
+def new_file_mode() -> int:
+    """The mode a new file gets from ``open`` under the process's umask (0644 under umask 0022).
+
+    The atomic writers create their temporary file with :func:`tempfile.mkstemp`, which makes it 0600
+    whatever the umask, so that results, reports and models were unreadable to a collaborator on the same
+    machine; they give it this mode before renaming it into place.
+
+    >>> old = os.umask(0o022); mode = new_file_mode(); _ = os.umask(old); oct(mode)
+    '0o644'
+    """
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def write_text_atomic(path: Path, text: str | bytes) -> None:
     """Write via a temporary file in the same folder and rename, so a reader never sees half a file; a
     failed write is a one-line :class:`repro.errors.WriteError` naming ``path``."""
@@ -51,6 +66,7 @@ def write_text_atomic(path: Path, text: str | bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         try:
+            os.fchmod(fd, new_file_mode())  # mkstemp's 0600 would keep collaborators out
             with os.fdopen(fd, "wb") as fh:
                 fh.write(text.encode() if isinstance(text, str) else text)
             os.replace(tmp, path)

@@ -265,3 +265,26 @@ def test_a_real_full_disk_stops_with_one_line_and_the_run_resumes_once_there_is_
         assert proc.returncode == 0 and "pretrain: done" in proc.stderr, proc.stderr[-3000:]
     finally:
         subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+
+
+def test_written_files_are_readable_by_others_under_the_usual_umask(tmp_path):
+    """Results, reports, checkpoints and weights files get the mode a plain open gives (0644 under umask
+    0022), not mkstemp's 0600, which kept a collaborator on the same machine out."""
+    import os
+    import stat
+
+    import torch
+
+    from repro.checkpoint import atomic_write
+    from repro.models.weights import save_state_dict_atomic
+    from repro.paths import write_text_atomic
+
+    old = os.umask(0o022)
+    try:
+        atomic_write(tmp_path / "a.json", lambda fh: fh.write(b"{}"))
+        write_text_atomic(tmp_path / "claims.md", "# report\n")
+        save_state_dict_atomic({"w": torch.zeros(1)}, tmp_path / "w.pt")
+    finally:
+        os.umask(old)
+    for name in ("a.json", "claims.md", "w.pt"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644, name

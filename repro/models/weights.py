@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from repro.errors import ReproError
+from repro.paths import new_file_mode
 
 # Checkpoint wrappers seen in the wild ({"state_dict": ...} from Lightning and many scripts,
 # {"model": ...} from torchvision's reference training scripts); unwrapped when the top level is not
@@ -116,6 +117,7 @@ def save_state_dict_atomic(state: Any, path: str | os.PathLike) -> None:
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
     try:
+        os.fchmod(fd, new_file_mode())  # mkstemp's 0600 would keep collaborators out
         with os.fdopen(fd, "wb") as fh:
             torch.save(state, fh)
             fh.flush()
