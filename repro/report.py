@@ -91,6 +91,20 @@ def verdict_counts(verdicts: list[Verdict]) -> dict[str, int]:
     return {k: sum(v.verdict == k for v in verdicts) for k in VERDICTS}
 
 
+# Scales whose verdicts test the machinery, not the paper, and what to say beside them.
+MACHINERY_ONLY = {"smoke": "the smoke scale checks that the pipeline runs end to end on tiny data, its classifiers "
+                           "near chance: its verdicts say nothing about the paper"}
+
+
+def counts_text(counts: dict[str, int]) -> str:
+    """
+    >>> counts_text({"holds": 1, "fails": 23, "inconclusive": 14, "not measured": 2})
+    '1 of 40 hold, 23 fail, 14 inconclusive, 2 not measured'
+    """
+    return (f"{counts.get('holds', 0)} of {sum(counts.values())} hold, {counts.get('fails', 0)} fail, "
+            f"{counts.get('inconclusive', 0)} inconclusive, {counts.get('not measured', 0)} not measured")
+
+
 def counts_line(verdicts: list[Verdict]) -> str:
     counts = verdict_counts(verdicts)
     return f"{len(verdicts)} claims: " + " · ".join(f"{n} {k}" for k, n in counts.items())
@@ -152,7 +166,9 @@ _RULES = (f"A claim **holds** when it holds on the measured numbers and in at le
 def summary_section(ctx: ReportContext) -> list[Section]:
     counts = verdict_counts(ctx.verdicts)
     inst = instrument_paragraph(ctx.instrument)
-    md = (f"**{counts_line(ctx.verdicts)}**\n\nSource: **{ctx.results.source}**. RRC reading: `{DEFAULT_READING}` "
+    machinery = MACHINERY_ONLY.get(ctx.results.source)
+    md = (f"**{counts_line(ctx.verdicts)}**\n\n" + (f"**Note**: {machinery}.\n\n" if machinery else "")
+          + f"Source: **{ctx.results.source}**. RRC reading: `{DEFAULT_READING}` "
           f"(acc(i) = acc(A_i∘i)). {_RULES}\n\n" + (f"{inst}\n\n" if inst else "")
           + md_table(summary_headers(ctx.instrument), summary_rows(ctx.verdicts, ctx.instrument)))
     badges = " ".join(f"<span class='badge {_vclass(k)}'>{n} {html.escape(k)}</span>" for k, n in counts.items())
@@ -163,7 +179,8 @@ def summary_section(ctx: ReportContext) -> list[Section]:
         f"<td class='{_vclass(v.verdict)}'>{html.escape(v.verdict)}</td>{inst_cell(v)}<td>{support_text(v)}</td>"
         f"<td>{html.escape(v.statement)}</td></tr>" for v in ctx.verdicts)
     body = (f"<p class='counts'><b>{len(ctx.verdicts)} claims:</b> {badges}</p>"
-            f"<p>Source: <b>{html.escape(ctx.results.source)}</b>. RRC reading: <code>{DEFAULT_READING}</code>. "
+            + (f"<p><b>Note</b>: {html.escape(machinery)}.</p>" if machinery else "")
+            + f"<p>Source: <b>{html.escape(ctx.results.source)}</b>. RRC reading: <code>{DEFAULT_READING}</code>. "
             f"{_inline(_RULES)}</p>" + (f"<p>{_inline(inst)}</p>" if inst else "")
             + "<table><thead><tr><th>claim</th><th>section</th><th>verdict</th>"
             + ("<th>instrument</th>" if ctx.instrument else "")

@@ -174,7 +174,8 @@ def write_claims_report(ctx) -> None:
     from repro.report import build_report
     from repro.results import Results
 
+    from repro.report import MACHINERY_ONLY, counts_text
+
     payload = build_report(Results.from_json(ctx.results_path), ctx.out, paper=paper_results())
-    verdicts = [c["verdict"] for c in payload["claims"]]
-    ctx.info(f"claims: {sum(v.startswith('holds') for v in verdicts)} of {len(verdicts)} hold, "
-             f"{sum(v == 'not measured' for v in verdicts)} not measured; report in {ctx.out / 'claims.md'}")
+    ctx.info(f"claims: {counts_text(payload['counts'])}; report in {ctx.out / 'claims.md'}"
+             + (f" ({MACHINERY_ONLY[ctx.cfg.scale]})" if ctx.cfg.scale in MACHINERY_ONLY else ""))
