@@ -224,3 +224,20 @@ def test_python_m_repro_and_version():
     proc = subprocess.run([sys.executable, "-m", "repro", "analyze", str(TABLE2), "--json"], cwd=ROOT,
                           capture_output=True, text=True)
     assert proc.returncode == 0 and "rrc" in json.loads(proc.stdout), proc.stderr
+
+
+def test_repro_report_takes_the_run_folder_as_its_argument(tmp_path, capsys):
+    """`repro report DIR` reads and writes DIR, as `--out DIR` does; neither, or two folders, is one line."""
+    import shutil
+
+    from repro.cli import main
+
+    run = Path(__file__).resolve().parents[1] / "artifacts" / "cpu-protocol1"
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy, ignore=shutil.ignore_patterns("claims.*", "figures"))
+    assert main(["report", str(copy)]) == 0
+    assert (copy / "claims.md").read_bytes() == (run / "claims.md").read_bytes()
+    assert main(["report"]) == 2
+    assert "give the run folder that holds results.json: repro report DIR" in capsys.readouterr().err
+    assert main(["report", str(copy), "--out", str(tmp_path / "other")]) == 2
+    assert "two folders" in capsys.readouterr().err

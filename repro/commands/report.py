@@ -12,7 +12,9 @@ from repro.errors import ReproError
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="rebuild claims.md/json/html from results.json", description=__doc__)
-    p.add_argument("--out", required=True, metavar="DIR", help="the run folder holding results.json (the report is written there)")
+    p.add_argument("folder", nargs="?", metavar="DIR", help="the run folder holding results.json (the report is "
+                   "written there); the same as --out DIR")
+    p.add_argument("--out", metavar="DIR", help="the run folder holding results.json (the report is written there)")
     p.add_argument("--paper", action="store_true", help="report on the paper's own tables instead (writes to --out)")
     p.add_argument("--runs", nargs="+", metavar="DIR",
                    help="several run folders of one configuration but for the seed (training-seed replicates): one "
@@ -40,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from repro.paths import ensure_writable_dir
     from repro.results import Results
 
-    out = Path(args.out)
+    out = Path(_folder(args))
     if getattr(args, "runs", None):
         return _run_replicates(args, out)
     if out.exists() and not out.is_dir():
@@ -72,6 +74,15 @@ def _write_report(args: argparse.Namespace, out: Path, paper, results) -> int:
     held = sum(v.startswith("holds") for v in verdicts)
     print(f"{out / 'claims.md'}: {held} of {len(verdicts)} claims hold ({sum(v == 'not measured' for v in verdicts)} not measured)")
     return 0
+
+
+def _folder(args: argparse.Namespace) -> str:
+    """The run folder, given as ``repro report DIR`` or ``--out DIR`` (both: the same one)."""
+    if args.folder and args.out and Path(args.folder) != Path(args.out):
+        raise ReproError(f"{args.folder} and --out {args.out}: two folders; give the run folder once")
+    if not (args.folder or args.out):
+        raise ReproError("give the run folder that holds results.json: repro report DIR (or --out DIR)")
+    return args.folder or args.out
 
 
 def _calibration(folder: str | None, read_all) -> list[dict] | None:
