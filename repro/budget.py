@@ -71,6 +71,7 @@ from repro.pipeline.unit_keys import PLAN_VERSION
 from repro.throughput import (COPY_MAX_STEPS, COPY_MIN_SECONDS, COPY_MIN_STEPS, PROBE_IMAGES, StepTimer, rng_devices,
                                time_forward, time_statistics)
 from repro.training import Trainer, autocast, to_device
+from repro.vocabulary import plural
 
 
 DECISION_FILE = "budget.json"
@@ -399,7 +400,7 @@ def _images_within(seconds: float, per_image_s: float, check_s: float, check_eve
 def _describe(d: dict[str, Any]) -> str:
     m = d["measured"]
     cap = (f"cap {d['cap_images']:,} images ({d['cap_epochs']:.2f} epochs)" if d["limited_by"] == "time budget"
-           else f"its configured {d['configured_epochs']:g} epoch(s) fit")
+           else f"its configured {plural(d['configured_epochs'], 'epoch')} fit")
     speed = (f"{m['images_per_s']:,.0f} images/s over {m['steps']} steps ({m['how']})" if m
              else "no time left for it, not measured")
     return f"{speed}; {fmt_duration(d['allotted_s'])} allotted of {fmt_duration(max(0.0, d['remaining_s']))} left: {cap}"

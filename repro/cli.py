@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "repro.commands.analyze",
     "repro.commands.calibrate",
     "repro.commands.ceiling",
+    "repro.commands.gallery",
     "repro.commands.models",
     "repro.commands.pipeline",
     "repro.commands.report",
@@ -39,8 +40,31 @@ def version() -> str:
         return __version__
 
 
+def plain_text(text: str) -> str:
+    """Help text without the reStructuredText markup of the docstrings it is taken from: literals
+    (double backticks), roles such as :mod:`x`, and single backticks keep only what they enclose.
+
+    >>> plain_text("``repro run``: see :mod:`repro.cli` and `repro report`")
+    'repro run: see repro.cli and repro report'
+    """
+    import re
+
+    text = re.sub(r":[a-z]+:`([^`]*)`", r"\1", text)
+    text = re.sub(r"``([^`]*)``", r"\1", text)
+    return re.sub(r"`([^`]*)`", r"\1", text)
+
+
+class PlainHelpParser(argparse.ArgumentParser):
+    """An ArgumentParser whose --help is plain text (:func:`plain_text`): command modules describe
+    themselves with their module docstrings, written for developers (issue 24, item 8). Every
+    sub-command's parser is of this class too (argparse gives sub-parsers their parent's class)."""
+
+    def format_help(self) -> str:
+        return plain_text(super().format_help())
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = PlainHelpParser(
         prog="repro",
         description="Reproduce 'What do Deep Networks Like to See?' (Palacio et al., CVPR 2018).",
     )

@@ -539,7 +539,7 @@ def parse_classifier_list(text: str) -> tuple[tuple[str, ...], dict[str, str]]:
     >>> parse_classifier_list("l, vgg16_bn, cnx=torchvision:convnext_tiny")
     (('L', 'V', 'cnx'), {'cnx': 'torchvision:convnext_tiny'})
     """
-    where = f"--classifiers {text}"
+    where = "--classifiers"  # every error of the option starts so, as those of its specs and labels do
     keys: list[str] = []
     extra: dict[str, str] = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
@@ -562,11 +562,11 @@ def parse_classifier_list(text: str) -> tuple[tuple[str, ...], dict[str, str]]:
                                  "(or an alias such as vgg16_bn), or add your own as label=torchvision:ARCH or "
                                  "label=module.path:factory") from None
     if not keys:
-        raise ReproError(f"{where}: names no classifier; expected e.g. L,A,V,I,R")
+        raise ReproError(f"{where}: {text!r} names no classifier; expected e.g. L,A,V,I,R")
     lowered = [k.lower() for k in keys]
     twice = sorted({k for k in keys if lowered.count(k.lower()) > 1})
     if twice:
-        raise ReproError(f"{where}: names {', '.join(twice)} twice")
+        raise ReproError(f"{where}: {text.strip()} names {', '.join(twice)} twice")
     return tuple(keys), extra
 
 

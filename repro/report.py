@@ -48,8 +48,10 @@ from repro.config import fmt_duration
 from repro.grid import DEFAULT_READING, RRC_READINGS
 from repro.paths import write_text_atomic
 from repro.results import ALONE, PRETRAINED_AE, Results, ae_name
+from repro.vocabulary import PAPER_CLASSIFIERS
 from repro.sections import (ReportContext, Section, fmt_interval, grid_rows, json_interval, md_table, pct,
                             table1_rows)
+from repro.your_classifiers import HEADING as YOUR_CLASSIFIERS
 from repro.your_classifiers import your_classifiers_section
 from repro.analysis.lattice import build_lattice, context_at, stable_intervals
 from repro.claims.cross import middle_intervals
@@ -103,6 +105,28 @@ def counts_text(counts: dict[str, int]) -> str:
     """
     return (f"{counts.get('holds', 0)} of {sum(counts.values())} hold, {counts.get('fails', 0)} fail, "
             f"{counts.get('inconclusive', 0)} inconclusive, {counts.get('not measured', 0)} not measured")
+
+
+def missing_paper_classifiers(classifiers: list[str]) -> list[str]:
+    """The paper's five a run lacks: every claim about the five is then "not measured", whatever else ran.
+
+    >>> missing_paper_classifiers(["L", "V", "mob"])
+    ['A', 'I', 'R']
+    """
+    return [c for c in PAPER_CLASSIFIERS if c not in classifiers]
+
+
+def missing_text(classifiers: list[str]) -> str:
+    """Why a run's claims are not measured, in one clause ("" when it has the five).
+
+    >>> missing_text(["L", "V", "mob"])
+    "the paper's claims read its five classifiers L, A, V, I, R; this run has L, V, mob, without A, I, R"
+    """
+    missing = missing_paper_classifiers(classifiers)
+    if not missing:
+        return ""
+    return (f"the paper's claims read its five classifiers {', '.join(PAPER_CLASSIFIERS)}; this run has "
+            f"{', '.join(classifiers)}, without {', '.join(missing)}")
 
 
 def counts_line(verdicts: list[Verdict]) -> str:
@@ -163,14 +187,32 @@ _RULES = (f"A claim **holds** when it holds on the measured numbers and in at le
 # --- the report's sections ----------------------------------------------------------------------
 
 
+def _missing_note(ctx: ReportContext) -> str:
+    """What a run without the paper's five says first: why its claims are not measured, and where its own
+    results are (section "Your classifiers")."""
+    why = missing_text(ctx.results.classifiers)
+    if ctx.is_paper or not why:
+        return ""
+    n = sum(v.verdict == "not measured" for v in ctx.verdicts)
+    mine = [c for c in ctx.results.classifiers if c not in PAPER_CLASSIFIERS]
+    return (f"**{n} of {len(ctx.verdicts)} claims are not measured because {why}.** A claim about the five is "
+            "never read from fewer. To check the paper's claims beside yours, run again with all five, e.g. "
+            f"`--classifiers {','.join([*PAPER_CLASSIFIERS, *mine])}` (finished units are reused). "
+            + (f"What this run measured for {', '.join(mine)} is in the section \"{YOUR_CLASSIFIERS}\" right "
+               "below." if mine else ""))
+
+
 def summary_section(ctx: ReportContext) -> list[Section]:
     counts = verdict_counts(ctx.verdicts)
     inst = instrument_paragraph(ctx.instrument)
     machinery = MACHINERY_ONLY.get(ctx.results.source)
-    md = (f"**{counts_line(ctx.verdicts)}**\n\n" + (f"**Note**: {machinery}.\n\n" if machinery else "")
+    missing = _missing_note(ctx)
+    md = (f"**{counts_line(ctx.verdicts)}**\n\n" + (f"{missing}\n\n" if missing else "")
+          + (f"**Note**: {machinery}.\n\n" if machinery else "")
           + f"Source: **{ctx.results.source}**. RRC reading: `{DEFAULT_READING}` "
           f"(acc(i) = acc(A_i∘i)). {_RULES}\n\n" + (f"{inst}\n\n" if inst else "")
-          + md_table(summary_headers(ctx.instrument), summary_rows(ctx.verdicts, ctx.instrument)))
+          + ("" if missing and counts["not measured"] == len(ctx.verdicts)  # 40 empty rows would say nothing more
+             else md_table(summary_headers(ctx.instrument), summary_rows(ctx.verdicts, ctx.instrument))))
     badges = " ".join(f"<span class='badge {_vclass(k)}'>{n} {html.escape(k)}</span>" for k, n in counts.items())
     inst_cell = ((lambda v: f"<td>{html.escape(_instrument_word(ctx.instrument.get(v.id)))}</td>") if ctx.instrument
                  else (lambda v: ""))
@@ -179,6 +221,7 @@ def summary_section(ctx: ReportContext) -> list[Section]:
         f"<td class='{_vclass(v.verdict)}'>{html.escape(v.verdict)}</td>{inst_cell(v)}<td>{support_text(v)}</td>"
         f"<td>{html.escape(v.statement)}</td></tr>" for v in ctx.verdicts)
     body = (f"<p class='counts'><b>{len(ctx.verdicts)} claims:</b> {badges}</p>"
+            + (f"<p>{_inline(missing)}</p>" if missing else "")
             + (f"<p><b>Note</b>: {html.escape(machinery)}.</p>" if machinery else "")
             + f"<p>Source: <b>{html.escape(ctx.results.source)}</b>. RRC reading: <code>{DEFAULT_READING}</code>. "
             f"{_inline(_RULES)}</p>" + (f"<p>{_inline(inst)}</p>" if inst else "")
@@ -194,10 +237,18 @@ def claims_section(ctx: ReportContext) -> list[Section]:
     for v in ctx.verdicts:
         by_section.setdefault(v.section, []).append(v)
     order = [s for s in SECTIONS if s in by_section] + sorted(s for s in by_section if s not in SECTIONS)
+    # Without the paper's five, a not-measured claim has nothing to show but its statement: one line each,
+    # so that what the run did measure is not buried under 40 empty blocks.
+    brief = bool(_missing_note(ctx))
     out = []
     for sec in order:
         md_parts, html_parts = [], []
         for v in by_section[sec]:
+            if brief and v.verdict == "not measured":
+                md_parts.append(f"- **{v.id}**: not measured. {v.statement}")
+                html_parts.append(f"<p id='{html.escape(v.id)}'><span class='badge {_vclass(v.verdict)}'>not measured"
+                                  f"</span> <code>{html.escape(v.id)}</code>: {html.escape(v.statement)}</p>")
+                continue
             quote = QUOTES.get(v.id, "")
             lines = [("Claim", v.statement), ("Paper", v.paper), ("Ours", v.ours),
                      ("Instrument", ctx.instrument.get(v.id, "")), ("Tested", quantities_text(v)),
@@ -552,6 +603,23 @@ def run_figures_section(ctx: ReportContext) -> list[Section]:
     return [Section(f"Figure: {key}", f"![{key}]({rel})") for key, rel in sorted((ctx.results.raw.get("figures") or {}).items())]
 
 
+# Drawn by `repro gallery` from the run's checkpoints, not from results.json (repro.gallery, which imports
+# torch: the name lives here so that the report stays torch-free).
+GALLERY_FILE = "gallery.png"
+
+
+def gallery_section(ctx: ReportContext) -> list[Section]:
+    """The reconstruction gallery when figures/gallery.png is there, else how to draw it (a run's report)."""
+    if ctx.is_paper or ctx.replicates:
+        return []
+    if (ctx.figdir / GALLERY_FILE).is_file():
+        ctx.figures["gallery"] = GALLERY_FILE
+        return [Section("Reconstruction gallery", f"![gallery](figures/{GALLERY_FILE})")]
+    return [Section("Reconstruction gallery", "Not drawn: `repro gallery DIR` (DIR: this run's folder, with its "
+                    f"checkpoints under ckpt/) draws test images beside every autoencoder's reconstruction into "
+                    f"figures/{GALLERY_FILE}, and `repro report DIR` then shows it here.")]
+
+
 # --- the time budget (read from results.json; repro.budget wrote it) -----------------------------
 
 
@@ -651,6 +719,7 @@ SECTION_BUILDERS: list[SectionBuilder] = [
     nmi_section,
     your_classifiers_section,  # your own classifiers beside the five (no verdict reads them)
     run_figures_section,
+    gallery_section,  # `repro gallery`'s figure, when drawn
     provenance_section,
     budget_report_section,  # with --time-budget: the plan and each unit's sizing decision (repro.budget)
 ]
@@ -684,7 +753,11 @@ def build_report(results: Results, out_dir: str | Path, paper: Results | None = 
         ctx.grid = None
     title = title or f"Claims report: {'the paper’s own tables' if is_paper else results.source + ' scale'}"
 
-    sections = [s for build in SECTION_BUILDERS for s in build(ctx)]
+    builders = SECTION_BUILDERS
+    if _missing_note(ctx):  # the run's own results right after the summary that says why no claim is measured
+        builders = [summary_section, your_classifiers_section,
+                    *(b for b in SECTION_BUILDERS if b not in (summary_section, your_classifiers_section))]
+    sections = [s for build in builders for s in build(ctx)]
     md = f"# {title}\n\n" + "\n\n".join(f"## {s.heading}\n\n{s.markdown}" for s in sections) + "\n"
     payload = {
         "title": title,

@@ -1,5 +1,6 @@
 """The paper's names, each written once: its five classifiers, the noise levels of its robustness sweep
-and the parts of the autoencoder that fine-tuning may train.
+and the parts of the autoencoder that fine-tuning may train; and how a count of things is written
+(:func:`plural`) and what a value is (:func:`a_type`), for the logs, errors and the report alike.
 
 This module imports nothing, so that the configuration (which the command line imports before torch)
 and the paper's tables (:mod:`repro.paper`) name them without loading the models. The classifier
@@ -33,3 +34,27 @@ NOISE_LEVELS: tuple[float, ...] = tuple(round(0.1 * k, 1) for k in range(11))
 #: What fine-tuning trains of A_S's copy (Sec. 3.3): the decoder (the paper's choice), the encoder or
 #: both (the variants of its supplement).
 TRAINABLE: tuple[str, ...] = ("decoder", "encoder", "both")
+
+
+def plural(count: float, noun: str, plural_form: str | None = None) -> str:
+    """``count`` and ``noun``, the noun in the plural unless the count is one ("1 epoch", "2 epochs").
+
+    >>> plural(1, "epoch"), plural(2.0, "epoch"), plural(0, "lr cut"), plural(1.5, "epoch"), plural(3, "copy", "copies")
+    ('1 epoch', '2 epochs', '0 lr cuts', '1.5 epochs', '3 copies')
+    >>> plural(12000, "image")
+    '12,000 images'
+    """
+    number = f"{int(count):,}" if float(count).is_integer() else f"{count:g}"
+    return f"{number} {noun if count == 1 else plural_form or noun + 's'}"
+
+
+def a_type(value: object) -> str:
+    """What ``value`` is, with its article, for an error message ("returned an int, not ...").
+
+    >>> a_type(3), a_type({}), a_type(None), a_type(object())
+    ('an int', 'a dict', 'None', 'an object')
+    """
+    if value is None:
+        return "None"
+    name = type(value).__name__
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"

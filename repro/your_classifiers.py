@@ -23,6 +23,7 @@ from repro.results import ALONE, PRETRAINED_AE, Results, ae_name
 from repro.sections import ReportContext, Section, fmt_interval, grid_rows, md_table
 from repro.analysis.lattice import build_lattice, context_at, stable_intervals
 from repro.figures import PAPER_THRESHOLDS, plot_lattice, plot_rrc_curve, save_figure
+from repro.vocabulary import plural
 
 HEADING = "Your classifiers"
 FIGURE_PREFIX = "yours_"  # figure files of this section, beside the report's own (lattice_t0.2.png, ...)
@@ -94,7 +95,8 @@ def _diff(x: float | None, base: float | None) -> str:
 def _training_line(results: Results, c: str) -> str:
     record = (results.raw.get("classifier_training") or {}).get(c) or {}
     if record.get("source") == "trained":
-        return f"trained here, {record.get('epochs')} epoch(s)"
+        return f"trained here, {plural(record['epochs'], 'epoch')}" if isinstance(record.get("epochs"), (int, float)) \
+            else "trained here"
     if record.get("source"):
         return "its own weights"
     return ""

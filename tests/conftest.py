@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -33,3 +35,15 @@ def get_model_calls(monkeypatch) -> list:
 
     monkeypatch.setattr(torchvision.models, "get_model", fake_get_model)
     return calls
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory) -> Path:
+    """One finished `repro run --scale smoke` for the whole session (about 1.5 min on 2 cores; bundled digits,
+    no data needed), through the CLI in a subprocess. Shared: a test that changes the folder copies it first."""
+    out = tmp_path_factory.mktemp("smoke") / "run"
+    env = {k: v for k, v in os.environ.items() if k not in ("REPRO_FAULT_KILL", "REPRO_CACHE")}
+    proc = subprocess.run([sys.executable, "-m", "repro.cli", "run", "--scale", "smoke", "--out", str(out),
+                           "--no-progress"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stderr[-4000:]}"
+    return out

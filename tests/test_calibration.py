@@ -185,11 +185,11 @@ def test_repro_calibrate_at_a_larger_side_and_to_the_plateau(tmp_path):
     for k in PAPER_CLASSIFIERS:
         assert r["heldout"]["cost"][k]["points"] == pytest.approx(100 * (top1["none"][k] - top1["A_S"][k]))
     assert r["setting"]["side"] == 64 and r["heldout"]["n"] == 128
-    assert r["pretrain"]["stop_reason"] == "plateau after 0 lr cut(s)"
+    assert r["pretrain"]["stop_reason"] == "plateau after 0 lr cuts"
     assert r["pretrain"]["images_seen"] < 4 * 512
     (model,) = (out / "ckpt" / "classifiers" / "V").glob("*/model.pt")
     assert torch.load(model, weights_only=True)["config"]["input_size"] == 64
-    assert "plateau after 0 lr cut(s)" in (out / "run.log").read_text()
+    assert "plateau after 0 lr cuts" in (out / "run.log").read_text()
 
 
 # --- the report's section -----------------------------------------------------------------------

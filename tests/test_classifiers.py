@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import urllib.error
 
 import pytest
@@ -255,14 +256,112 @@ def test_describe_models_cifar():
     assert lenet["macs"] == 651_720
 
 
-def test_models_command_prints_table(capsys):
-    from repro.commands import models as cmd
+def _models(capsys, *argv: str) -> tuple[int, str, str]:
+    """`repro models ARGV` through the CLI's entry point: (exit code, stdout, stderr)."""
+    from repro.cli import main
+
+    code = main(["models", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _table_rows(out: str) -> dict[str, list[str]]:
+    """The text table's rows by key: [name, width, input, parameters, MACs] (name and width as printed)."""
+    lines = out.splitlines()
+    rows = {}
+    for line in lines[3:]:  # header line, column names, rule
+        cells = [c for c in line.split("  ") if c.strip()]
+        rows[cells[0].strip()] = [c.strip() for c in cells[1:]]
+    return rows
+
+
+def _pipeline_models(scale: str) -> tuple[object, dict[str, nn.Module]]:
+    """The models `repro run --scale SCALE` builds: A_S by the pretraining stage's function, each classifier
+    by the registry function with the classifiers stage's arguments (repro.pipeline.classifiers.run_one),
+    the number of classes that of the scale's data set."""
+    from types import SimpleNamespace
+
+    from repro.config import scale_config
+    from repro.data import CIFAR10_CLASSES, digits_split
+    from repro.pipeline.classifiers import model_config
+    from repro.pipeline.pretrain import build_autoencoder
+
+    cfg = scale_config(scale)
+    n = {"digits": lambda: len(digits_split("train").classes), "cifar10": lambda: len(CIFAR10_CLASSES)}[
+        cfg.data.dataset]()
+    models = {"AE": build_autoencoder(SimpleNamespace(cfg=cfg))}
+    for k in cfg.classifiers.keys:
+        m = model_config(cfg, k, n)
+        models[k] = build_classifier(k, family=m["family"], num_classes=n, width=m["width"],
+                                     input_size=m.get("input_size"))
+    return cfg, models
+
+
+@pytest.mark.parametrize("scale", ["smoke", "cpu"])
+def test_models_command_prints_what_the_pipeline_builds(capsys, scale):
+    """`repro models --scale S` shows the SegNet and classifiers `repro run --scale S` builds and logs
+    (issue 24, item 7: it used to show width 1.0 classifiers and a 0.25 SegNet whatever the scale)."""
+    cfg, models = _pipeline_models(scale)
+    code, out, err = _models(capsys, "--scale", scale)
+    assert code == 0, err
+    first = out.splitlines()[0]
+    side = cfg.data.image_size
+    assert first.startswith(f"scale {scale}: {cfg.data.dataset} images at {side}x{side}"), first
+    assert f"SegNet width {cfg.ae.width:g}" in first and f"width {cfg.classifiers.width:g}" in first, first
+    rows = _table_rows(out)
+    assert list(rows) == ["AE", *cfg.classifiers.keys]
+    for key, model in models.items():
+        name, width, size, params, _macs = rows[key]
+        assert params == f"{sum(p.numel() for p in model.parameters()):,}", (key, rows[key])
+        assert width == f"{cfg.ae.width if key == 'AE' else cfg.classifiers.width:g}"
+        assert size == f"{side}x{side}"
+        if key != "AE":
+            assert name == model.spec.name  # as the classifiers stage logs it: "classifier L: LeNet-5 (...)"
+    code, out, err = _models(capsys, "--scale", scale, "--json")
+    assert code == 0, err
+    table = json.loads(out)
+    assert table["scale"] == scale and table["ae_width"] == cfg.ae.width
+    assert {r["key"]: r["parameters"] for r in table["rows"]} == {
+        k: sum(p.numel() for p in m.parameters()) for k, m in models.items()}
+    assert all(r["macs"] > 0 for r in table["rows"])
+
+
+def test_models_command_default_scale_is_runs(capsys):
+    """No --scale: the scale `repro run` defaults to."""
+    from repro.commands.pipeline import add_config_arguments
 
     parser = argparse.ArgumentParser()
-    cmd.register(parser.add_subparsers())
-    args = parser.parse_args(["models", "--family", "cifar", "--width", "0.5"])
-    assert args.func(args) == 0
-    out = capsys.readouterr().out
-    assert "MACs/image" in out and "SegNet (width 0.25)" in out
-    for name in ("LeNet-5", "AlexNet", "VGG-16-BN", "Inception v3", "ResNet-50"):
-        assert name in out
+    add_config_arguments(parser)
+    default = parser.parse_args([]).scale
+    assert _models(capsys, "--classifiers", "L")[1] == _models(capsys, "--scale", default, "--classifiers", "L")[1]
+
+
+def test_models_command_takes_classifiers_and_set(capsys):
+    """--classifiers restricts the rows (your own classifiers included) and --set changes the models."""
+    spec = "torchvision:mobilenet_v3_small"
+    code, out, err = _models(capsys, "--scale", "smoke", "--classifiers", f"V,L,mob={spec}",
+                             "--set", "ae.width=0.25", "--set", "classifiers.width=0.5")
+    assert code == 0, err
+    assert "SegNet width 0.25" in out.splitlines()[0] and "width 0.5" in out.splitlines()[0]
+    rows = _table_rows(out)
+    assert list(rows) == ["AE", "V", "L", "mob"]
+    assert rows["AE"][1] == "0.25" and rows["L"][1] == "0.5" and rows["mob"][1] == "own"
+    lenet = build_classifier("L", family="cifar", num_classes=10, width=0.5)
+    mob = build_classifier("mob", family="cifar", num_classes=10, spec=spec)
+    assert rows["L"][3] == f"{sum(p.numel() for p in lenet.parameters()):,}"
+    assert rows["mob"][3] == f"{sum(p.numel() for p in mob.parameters()):,}"
+    assert rows["AE"][3] == f"{sum(p.numel() for p in SegNet(SegNetConfig(width=0.25)).parameters()):,}"
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--scale", "bogus"], "repro models: error: unknown scale 'bogus'; choose one of smoke, cpu, gpu, paper"),
+    (["--classifiers", "mob=bogus_module_x:net"], "repro models: error: --classifiers: classifier "
+                                                  "mob=bogus_module_x:net: cannot import module bogus_module_x"),
+    (["--classifiers", "L,mob"], "repro models: error: --classifiers: unknown classifier 'mob'"),
+    (["--set", "ae.width=-1"], "repro models: error: --set ae.width=-1: ae.width must be > 0"),
+])
+def test_models_command_bad_options_are_one_line(capsys, argv, message):
+    """The same one-line errors as `repro run` (the same option code), no usage text, no traceback."""
+    code, out, err = _models(capsys, *argv)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and err.startswith(message), err

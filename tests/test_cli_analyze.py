@@ -90,3 +90,76 @@ def test_close_thresholds_keep_their_own_labels(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "t = 0.3999999:" in proc.stdout and "t = 0.4000001:" in proc.stdout
     assert {p.name for p in (tmp_path / "figs").glob("lattice_t*.png")} == {"lattice_t0.3999999.png", "lattice_t0.4000001.png"}
+
+
+# --acc in Table 1's layout; --out writes what the command prints (issue 24, item 6)
+
+PAPER_ACC = "classifier,accuracy\nL,0.323\nA,0.5496\nV,0.7135\nI,0.7712\nR,0.7402\n"  # Table 1's 'none' rows
+
+
+def test_acc_in_table1_layout_equals_the_fractions(tmp_path):
+    """The paper's table1.csv as --acc gives the same analysis as the same accuracies as fractions."""
+    acc = tmp_path / "acc.csv"
+    acc.write_text(PAPER_ACC)
+    common = ["analyze", PAPER_DATA / "table2.csv", "--reading", "classifier_alone"]
+    for extra in ([], ["--json"]):
+        by_table1 = repro(*common, "--acc", PAPER_DATA / "table1.csv", *extra)
+        by_fractions = repro(*common, "--acc", acc, *extra)
+        assert by_table1.returncode == 0 and by_fractions.returncode == 0, by_table1.stderr + by_fractions.stderr
+        assert by_table1.stdout == by_fractions.stdout
+    # The intervals the README quotes for this reading on the paper's tables: [0.17, 0.55] and [0.64, 0.90].
+    intervals = json.loads(by_table1.stdout)["intervals"]
+    assert [0.168304, 0.550218] in intervals and [0.638402, 0.904658] in intervals
+
+
+def test_table1_layout_reads_the_none_rows(tmp_path):
+    from repro.paper import read_accuracy_file
+
+    table1 = tmp_path / "t1.csv"
+    table1.write_text("classifier,setting,top1,top1_diff,top5,top5_diff\n"
+                      "X,none,80.00,,95.00,\nX,A_S,70.00,-10.00,90.00,-5.00\nX,A_i,85.00,+5.00,96.00,+1.00\n"
+                      "Y,none,40.10,,60.00,\n")
+    assert read_accuracy_file(table1) == {"X": 0.8, "Y": 0.401}
+
+
+@pytest.mark.parametrize(
+    "content, needle",
+    [
+        ("classifier,top1\nL,32.3\n", "{acc}:1: header must be 'classifier,accuracy' (fractions) or "
+                                      "'classifier,setting,top1,top1_diff,top5,top5_diff' (Table 1, top-1 in percent), "
+                                      "found 'classifier,top1'"),
+        ("classifier,setting,top1,top1_diff,top5,top5_diff\nL,A_S,31.08,-1.22,53.01,-1.62\n",
+         "{acc}: no row with setting 'none'"),
+        ("classifier,setting,top1,top1_diff,top5,top5_diff\nL,none,132.3,,54.63,\n", "outside [0, 100]"),
+        ("classifier,setting,top1,top1_diff,top5,top5_diff\nL,none,x,,54.63,\n", "{acc}:2: bad Table 1 line"),
+    ],
+)
+def test_bad_acc_file_is_one_line(tmp_path, content, needle):
+    acc = tmp_path / "acc.csv"
+    acc.write_text(content)
+    proc = repro("analyze", PAPER_DATA / "table2.csv", "--reading", "classifier_alone", "--acc", acc)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle.format(acc=acc) in lines[0], proc.stderr
+
+
+def test_out_writes_what_the_command_prints(tmp_path):
+    out = tmp_path / "analysis"
+    args = ["analyze", PAPER_DATA / "table2.csv", "--thresholds", "0.2,0.9", "--out", out]
+    proc = repro(*args)
+    assert proc.returncode == 0, proc.stderr
+    files = ["rrc.csv", "analysis.txt", "analysis.json", "rrc_sorted.png", "lattice_t0.2.png", "lattice_t0.9.png"]
+    assert all((out / f).is_file() for f in files)
+    assert proc.stdout.splitlines()[-1] == f"wrote 6 files to {out}: {', '.join(files)}"
+    assert proc.stdout.startswith((out / "analysis.txt").read_text())  # the tables as printed, then the line above
+
+    as_json = repro(*args, "--json")  # --json with --out: stdout stays one JSON object, the note goes to stderr
+    assert as_json.returncode == 0, as_json.stderr
+    assert (out / "analysis.json").read_text() == as_json.stdout
+    assert json.loads(as_json.stdout) == json.loads(repro(*args[:-2], "--json").stdout)
+    assert f"wrote 6 files to {out}" in as_json.stderr
+
+    rrc = json.loads(as_json.stdout)["rrc"]
+    lines = (out / "rrc.csv").read_text().splitlines()
+    assert lines[0] == "ae,L,A,V,I,R"
+    assert lines[3].split(",")[0] == "A_V" and float(lines[3].split(",")[5]) == rrc["A_V"]["R"]

@@ -507,3 +507,28 @@ def test_a_torchvision_architecture_goes_through_the_whole_pipeline(factory_run)
         assert unit in proc.stderr
     assert "classifier mob: mob (torchvision:mobilenet_v3_small) (cifar" in proc.stderr
     check_run(factory_run, "mob", spec)
+
+
+@pytest.mark.skipif(not CPU.is_file(), reason="no committed cpu results")
+def test_a_run_without_the_five_says_why_and_shows_its_own_results_first(tmp_path):
+    """Issue 24, item 4: `--classifiers L,V,mob=...` measures no claim; the report says why at the top and
+    puts the run's own results (Your classifiers) right after the summary, not under 40 empty blocks."""
+    from repro.report import build_report, missing_text
+
+    full = Results.from_dict(with_copy_of(read_results_json(CPU)))
+    part = replace(full, classifiers=["L", "V", "mine"])
+    payload = build_report(part, tmp_path, resamples=20)
+    md = (tmp_path / "claims.md").read_text()
+    # (this copy still holds A's, I's and R's numbers, which a few colour and noise claims read by AE name;
+    # a real run without them has none, and all 40 are not measured)
+    n = payload["counts"]["not measured"]
+    assert n >= 30 and f"**{n} of {len(payload['claims'])} claims are not measured because" in md
+    assert [ln for ln in md.splitlines() if ln.startswith("## ")][:2] == ["## Summary", "## Your classifiers"]
+    summary = md.split("## Your classifiers")[0]
+    assert missing_text(part.classifiers) in summary and "--classifiers L,A,V,I,R,mine" in summary
+    assert "#### table1.as_below" not in md and "- **table1.as_below**: not measured." in md
+    # with the five, the usual order and every claim's block
+    build_report(full, tmp_path / "full", resamples=20)
+    md = (tmp_path / "full" / "claims.md").read_text()
+    assert "#### table1.as_below" in md and missing_text(full.classifiers) == ""
+    assert md.index("## Your classifiers") > md.index("## Claims: ")

@@ -38,7 +38,7 @@ def test_stops_at_the_cap(one_classifier_run):
     import json
 
     ft = json.loads((one_classifier_run / "results.json").read_text())["finetune"]["A_L"]
-    assert ft["stop_reason"] == "cap of 1 epoch(s)"
+    assert ft["stop_reason"] == "cap of 1 epoch"
     assert ft["images_seen"] == ft["images"] == 512 - 512 % 16
     curves = ft["heldout"]["curves"]
     assert curves["images_seen"] == [0, 128, 256, 384, 512]  # A_S, then every check_every images
@@ -59,9 +59,9 @@ def test_stops_on_a_plateau(one_classifier_run, monkeypatch):
     assert cli.main(["finetune", "--scale", "smoke", "--classifiers", "L", "--out", str(one_classifier_run),
                      "--no-progress", "--set", "finetune.patience=1", "--set", "finetune.lr_cuts=1"]) == 0
     log = (one_classifier_run / "run.log").read_text()
-    assert "held-out loss did not improve for 1 checks at 128 images; lr -> 0.0002" in log
+    assert "held-out loss did not improve for 1 check at 128 images; lr -> 0.0002" in log
     assert "A_L: 128 images, held-out loss 1.0000, top-1 0.5000 (lr 0.001)" in log  # one line per check
-    assert "A_L: done (decoder, 256 images, stopped: plateau after 1 lr cut(s); kept the check at 0 images" in log
+    assert "A_L: done (decoder, 256 images, stopped: plateau after 1 lr cut; kept the check at 0 images" in log
 
 
 def test_heldout_images_are_never_trained_on(monkeypatch):

@@ -72,11 +72,8 @@ def _numbers(results: dict) -> dict:
     return {k: v for k, v in results.items() if k not in ("timings_s", "provenance")}
 
 
-@pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("smoke") / "run"
-    _ok(repro("run", "--scale", "smoke", "--out", str(out), "--no-progress"))
-    return out
+# smoke_run: tests/conftest.py's session-wide smoke run (one for the whole suite; tests that change
+# the folder copy it first).
 
 
 @pytest.mark.slow
@@ -289,7 +286,7 @@ def _hidden_temporaries(out: Path) -> set[Path]:
 @pytest.mark.slow
 def test_kill_9_at_twenty_random_moments_ends_with_the_uninterrupted_runs_results(smoke_run, tmp_path, capsys):
     """SIGKILL at 20 moments drawn from a seeded generator, uniformly over the uninterrupted run's wall time
-    (tests/test_pipeline.py's smoke_run), each attempt resumed from what the last one left; then a run
+    (tests/conftest.py's smoke_run), each attempt resumed from what the last one left; then a run
     to the end, whose results.json, claims.json and model files must be the uninterrupted run's.
 
     A moment is placed on the run's own timeline: each attempt is killed that long after the moment (in

@@ -7,7 +7,7 @@ unless given ``--replace`` or ``--force``. Progress bars go to stderr when it is
 line per stage (and unit) to stderr and ``<out>/run.log``, which also records resumes and the error
 that ended a run. One command at a time writes into a folder (``repro.folder_lock``): a second stops
 with the holder's name, or waits with ``--wait``. Several processes: ``torchrun --nproc_per_node=N -m
-repro.cli run ...``.
+repro.cli run`` with the same options.
 """
 
 from __future__ import annotations
@@ -25,11 +25,13 @@ STAGE_HELP = {
 }
 
 
-def add_config_arguments(p: argparse.ArgumentParser) -> None:
+def add_config_arguments(p: argparse.ArgumentParser, *, behaviour: bool = True) -> None:
+    """The configuration options (and, with ``behaviour``, those of a command that writes a run folder)."""
     from repro.config import SCALES, TRAINABLE
 
     g = p.add_argument_group("configuration (defaults: the scale's; see repro.config)")
-    g.add_argument("--scale", choices=SCALES, default="cpu",
+    # No argparse choices: an unknown scale is scale_config's one-line error, not the usage text (issue 24)
+    g.add_argument("--scale", default="cpu", metavar="{" + ",".join(SCALES) + "}",
                    help="smoke (minutes, offline digits), cpu (CIFAR-10, 45 to 110 min on 2 cores; default), gpu, paper")
     g.add_argument("--out", metavar="DIR", help="run folder (default artifacts/<scale>)")
     g.add_argument("--data", metavar="DIR", help="data root (default $REPRO_DATA): cifar10/, imagenet/ inside")
@@ -49,6 +51,8 @@ def add_config_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--threads", type=int, metavar="N", help="torch CPU threads (shared among torchrun processes)")
     g.add_argument("--set", dest="sets", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                    help="any config field, e.g. --set pretrain.batch_size=64 --set classifiers.epochs_by_key=L:5,V:2")
+    if not behaviour:  # repro models: reads the configuration, runs nothing
+        return
     o = p.add_argument_group("behaviour")
     o.add_argument("--force", action="store_true",
                    help="recompute this command's stage(s) even if cached (the old units stay until replaced)")
@@ -130,9 +134,10 @@ def run(args: argparse.Namespace, stages: tuple[str, ...], *, command: str | Non
         from repro.config import extras_origin, override_origins
         from repro.pipeline.classifiers import check_extras, resolve_extras
 
-        resolve_extras(cfg, extras_origin(override_origins(classifiers=args.classifiers, sets=args.sets or ())))
+        where = extras_origin(override_origins(classifiers=args.classifiers, sets=args.sets or ()))
+        resolve_extras(cfg, where)
         if CLASSIFIERS in stages:
-            check_extras(cfg)
+            check_extras(cfg, where)  # its errors start as resolve_extras' do (--classifiers: ...)
     name = command or (" ".join(stages) if len(stages) == 1 else "run")
     # One writing command per folder (repro.folder_lock), taken before anything is written into it
     with hold(cfg.out_dir, wait=getattr(args, "wait", False), label=f"repro {name}"):
@@ -174,8 +179,12 @@ def write_claims_report(ctx) -> None:
     from repro.report import build_report
     from repro.results import Results
 
-    from repro.report import MACHINERY_ONLY, counts_text
+    from repro.report import MACHINERY_ONLY, counts_text, missing_text
 
-    payload = build_report(Results.from_json(ctx.results_path), ctx.out, paper=paper_results())
+    results = Results.from_json(ctx.results_path)
+    payload = build_report(results, ctx.out, paper=paper_results())
+    why = missing_text(results.classifiers)  # a run without the five says why nothing is measured
+    notes = [f"not measured because {why}; your classifiers' results: claims.md, section \"Your classifiers\""
+             if why else "", MACHINERY_ONLY.get(ctx.cfg.scale, "")]
     ctx.info(f"claims: {counts_text(payload['counts'])}; report in {ctx.out / 'claims.md'}"
-             + (f" ({MACHINERY_ONLY[ctx.cfg.scale]})" if ctx.cfg.scale in MACHINERY_ONLY else ""))
+             + "".join(f" ({n})" for n in notes if n))

@@ -23,11 +23,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "earlier protocol: its verdicts are shown beside this run's")
     p.add_argument("--ceiling", metavar="DIR", help="a run folder of the same scale whose AEs fine-tuned both halves "
                    "(--trainable both): the report states how much of A_S's loss any fine-tuning can win back")
-    p.add_argument("--widths", nargs="+", metavar="DIR", help="folders written by `repro ceiling` for A_S at other "
+    p.add_argument("--widths", nargs="+", metavar="DIR", help="folders written by repro ceiling for A_S at other "
                    "widths, measured against this run's classifiers: the report shows A_S's quality against its width")
     p.add_argument("--width-runs", nargs="+", metavar="DIR", help="run folders fine-tuned from an A_S of another "
                    "width against this run's classifiers (shown with --widths): what the method makes of the wider A_S")
-    p.add_argument("--calibration", metavar="DIR", help="a folder whose sub-folders hold `repro calibrate` records "
+    p.add_argument("--calibration", metavar="DIR", help="a folder whose sub-folders hold repro calibrate records "
                    "(artifacts/instrument): the report shows the instrument's calibration and the declared rule's choice")
     p.add_argument("--resamples", type=int, metavar="N", help="with --runs: bootstrap resamples (default: "
                    "repro.claims.tolerances.BOOTSTRAP_RESAMPLES)")
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
 def _write_report(args: argparse.Namespace, out: Path, paper, results) -> int:
     from repro.calibration import read_all
     from repro.ceiling import read_ceiling, read_width_run
-    from repro.report import build_report
+    from repro.report import build_report, counts_text, missing_text
     from repro.results import Results
 
     widths = [read_ceiling(d, results) for d in args.widths or []]
@@ -70,9 +70,8 @@ def _write_report(args: argparse.Namespace, out: Path, paper, results) -> int:
                            ceiling=Results.from_json(Path(args.ceiling) / "results.json") if args.ceiling else None,
                            widths=widths, width_runs=width_runs,
                            calibration=_calibration(args.calibration, read_all))
-    verdicts = [c["verdict"] for c in payload["claims"]]
-    held = sum(v.startswith("holds") for v in verdicts)
-    print(f"{out / 'claims.md'}: {held} of {len(verdicts)} claims hold ({sum(v == 'not measured' for v in verdicts)} not measured)")
+    why = "" if payload["source"] == "paper" else missing_text(results.classifiers)
+    print(f"{out / 'claims.md'}: {counts_text(payload['counts'])}" + (f" (not measured because {why})" if why else ""))
     return 0
 
 

@@ -61,7 +61,7 @@ from repro.classifier_names import (  # noqa: F401 - LABEL_PATTERN, RESERVED_LAB
     resolve_classifier,
 )
 from repro.errors import ReproError
-from repro.vocabulary import PAPER_ALIASES, PAPER_CLASSIFIERS, PAPER_NAMES
+from repro.vocabulary import PAPER_ALIASES, PAPER_CLASSIFIERS, PAPER_NAMES, a_type
 from repro.models.weights import describe_mismatch, load_state_dict_file
 
 FAMILIES = ("imagenet", "cifar")
@@ -829,7 +829,7 @@ def _build_extra_raw(spec: ExtraSpec, family: str, num_classes: int, width: floa
     except Exception as err:
         raise ReproError(f"classifier {spec}: the factory raised {_first_line(err)}") from None
     if not isinstance(model, nn.Module):
-        raise ReproError(f"classifier {spec}: the factory returned a {type(model).__name__}, not a torch.nn.Module "
+        raise ReproError(f"classifier {spec}: the factory returned {a_type(model)}, not a torch.nn.Module "
                          "(a module mapping [0, 1] RGB images to logits)")
     return model
 
@@ -929,7 +929,7 @@ def check_classifier_output(clf: Classifier, num_classes: int, image_size: int) 
     finally:
         clf.train(was)
     if not isinstance(out, torch.Tensor) or out.dim() != 2 or out.shape[0] != 2:
-        got = f"shape {tuple(out.shape)}" if isinstance(out, torch.Tensor) else f"a {type(out).__name__}"
+        got = f"shape {tuple(out.shape)}" if isinstance(out, torch.Tensor) else a_type(out)
         raise ReproError(f"{where}: returns {got} for a batch of 2 images; expected logits of shape (2, {num_classes})")
     if out.shape[1] != num_classes:
         hint = (" (a factory is given num_classes when it takes that argument)"

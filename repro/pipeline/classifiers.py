@@ -27,18 +27,20 @@ from repro.checkpoint import save_model_file
 from repro.errors import ReproError
 from repro.data import ImageDataset, digits_split, eval_loader, list_image_folder, locate, num_classes, train_source, train_transform
 from repro.pipeline import unit_keys
-from repro.pipeline.context import RunContext, fmt_time
+from repro.pipeline.context import RunContext, unit_time
 from repro.pipeline.model_files import maybe_compile
 from repro.pipeline.seeds import classifier_seed
 from repro.pipeline.units import STAGED_MODEL, mark_done, reuse_unit
 from repro.training import LoopOptions, Trainer, classifier_accuracy, make_optimizer
 from repro.models.classifiers import build_classifier, check_classifier_output, parse_extra, resolve_extra
+from repro.vocabulary import plural
 
 
-def model_config(ctx: RunContext, k: str, n_classes: int) -> dict[str, Any]:
-    c = ctx.cfg.classifiers
+def model_config(cfg, k: str, n_classes: int) -> dict[str, Any]:
+    """How classifier ``k`` of ``cfg`` is built (build_classifier's arguments; `repro models` shows the same)."""
+    c = cfg.classifiers
     mcfg = {"name": k, "family": c.family, "num_classes": n_classes, "width": c.width if c.family == "cifar" else 1.0}
-    side = ctx.cfg.data.image_size
+    side = cfg.data.image_size
     if c.family == "cifar" and k not in c.extra and side != 32:  # the zoo's nets built for the data's side
         mcfg["input_size"] = side  # (only then: a 32-pixel model file is as it was)
     if k in c.extra:  # what rebuilds it (model_files.load_classifier); the file's state dict holds its weights
@@ -70,11 +72,11 @@ def resolve_extras(cfg, where: str = "classifiers.extra") -> None:
             raise ReproError(f"{where}: {err}") from None
 
 
-def check_extras(cfg) -> None:
+def check_extras(cfg, where: str = "classifiers.extra") -> None:
     """Build each of your own classifiers of the run once (with its weights) and run one batch of
     SegNet-sized images through it: a spec that cannot work is a one-line error before any stage
-    runs (:func:`repro.models.classifiers.check_classifier_output`). The global random state is left
-    as it was."""
+    runs (:func:`repro.models.classifiers.check_classifier_output`), starting with ``where`` as
+    :func:`resolve_extras`' do. The global random state is left as it was."""
     c = cfg.classifiers
     labels = [k for k in c.keys if k in c.extra]
     if not labels:
@@ -83,9 +85,12 @@ def check_extras(cfg) -> None:
     n = class_count(cfg)
     with torch.random.fork_rng(devices=[]):
         for k in labels:
-            clf = build_classifier(k, family=c.family, num_classes=n, width=c.width if c.family == "cifar" else 1.0,
-                                   spec=c.extra[k])
-            check_classifier_output(clf, n, cfg.data.image_size)
+            try:
+                clf = build_classifier(k, family=c.family, num_classes=n,
+                                       width=c.width if c.family == "cifar" else 1.0, spec=c.extra[k])
+                check_classifier_output(clf, n, cfg.data.image_size)
+            except ReproError as err:
+                raise ReproError(f"{where}: {err}") from None
 
 
 def run(ctx: RunContext) -> dict[str, Any]:
@@ -110,7 +115,7 @@ def run_one(ctx: RunContext, k: str) -> dict[str, Any]:
         train = train_source(cfg, ctx.cache, progress=ctx.progress)
         tests = eval_loader(cfg, ctx.cache, ctx.device, progress=ctx.progress)
     n_classes = num_classes(train)
-    mcfg = model_config(ctx, k, n_classes)
+    mcfg = model_config(cfg, k, n_classes)
 
     spec = c.extra.get(k)  # one of your own classifiers (None: one of the paper's five)
     given = spec is not None and not parse_extra(k, spec).trained  # its weights come with its spec: not trained
@@ -150,7 +155,7 @@ def run_one(ctx: RunContext, k: str) -> dict[str, Any]:
         epochs = ctx.sizing.size_classifier(ctx, k, unit_dir, key, trainer, clf, epochs)  # e.g. a time budget: fewer steps
         shape = "its own widths" if spec is not None else f"width {mcfg['width']:g}"  # the zoo's width multiplier
         ctx.info(f"classifier {k}: {clf.spec.name} ({c.family}, {shape}, "
-                 f"{sum(p.numel() for p in clf.parameters()):,} parameters), {len(train):,} images x {epochs} epochs")
+                 f"{sum(p.numel() for p in clf.parameters()):,} parameters), {len(train):,} images x {plural(epochs, 'epoch')}")
         history = trainer.fit()
         prior = trainer.prior_elapsed_s
         source = "trained"
@@ -185,5 +190,5 @@ def one_cycle(lr: float) -> Callable[[torch.optim.Optimizer, int], torch.optim.l
 
 def _line(s: dict[str, Any]) -> str:
     what = {"torchvision": "torchvision weights", "given weights": "its own weights"}.get(
-        s["source"], f"{s['epochs']} epoch(s)")
-    return f"{what}, test top-1 {s['top1']:.4f}, top-5 {s['top5']:.4f}, {fmt_time(s['time_s'])}"
+        s["source"], plural(s["epochs"], "epoch"))
+    return f"{what}, test top-1 {s['top1']:.4f}, top-5 {s['top5']:.4f}, {unit_time(s['time_s'])}"

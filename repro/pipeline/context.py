@@ -187,6 +187,17 @@ def log_error(ctx: RunContext, err: BaseException) -> None:
         pass  # run.log cannot be written (a full disk): the CLI still prints the error
 
 
+def unit_time(seconds: float) -> str:
+    """A unit's own recorded time as its log lines show it: the training time of every session that
+    worked on the unit, resumed ones included, even when this run only reuses the unit (the stage
+    lines say what this run spent: "[1.1s this run]").
+
+    >>> unit_time(61.0)
+    '1m01s over every session of this unit'
+    """
+    return f"{fmt_time(seconds)} over every session of this unit"
+
+
 def fmt_time(seconds: float) -> str:
     """A duration as the log lines show it.
 

@@ -30,6 +30,7 @@ from repro.provenance import provenance
 from repro.results import SCHEMA_VERSION, ae_name, read_results_json, write_results_json
 from repro.evaluation import measure
 from repro.figures import plot_mse_curves
+from repro.vocabulary import plural
 
 FIG2_NAME = "fig2_mse.png"
 
@@ -94,7 +95,7 @@ def _measure_and_write(ctx: RunContext, key: str) -> dict[str, Any]:
     loader = eval_loader(cfg, ctx.cache, ctx.device, progress=ctx.progress)
 
 
-    ctx.info(f"evaluate: {len(loader.dataset):,} test images, {len(ks)} classifiers, {1 + len(ks)} autoencoders, "
+    ctx.info(f"evaluate: {len(loader.dataset):,} test images, {plural(len(ks), 'classifier')}, {1 + len(ks)} autoencoders, "
              f"noise sweep on {cfg.evaluate.noise_images or len(loader.dataset):,} images x "
              f"{len(cfg.evaluate.noise_levels)} levels")
     measured = measure(
@@ -177,4 +178,6 @@ def _line(results: dict[str, Any]) -> str:
             row.append(f"{top1[a][k]:.3f}")
         parts.append(f"{k} {'/'.join(row)}")
     t = results.get("timings_s", {})
-    return "top-1 i/A_S∘i/A_i∘i: " + ", ".join(parts) + (f"; total {fmt_time(t['total'])}" if "total" in t else "")
+    # the total is the units' recorded times and the evaluation's, not this run's (the stage line says that)
+    total = f"; {fmt_time(t['total'])} over every session of every unit, evaluation included" if "total" in t else ""
+    return "top-1 i/A_S∘i/A_i∘i: " + ", ".join(parts) + total

@@ -30,12 +30,13 @@ from repro.data import ImageDataset, eval_transform, heldout_source, make_loader
 from repro.errors import ReproError
 from repro.guided import GuidedAutoencoder, guidance_loss
 from repro.pipeline import unit_keys
-from repro.pipeline.context import RunContext, fmt_time
+from repro.pipeline.context import RunContext, unit_time
 from repro.pipeline.model_files import load_classifier, load_segnet, maybe_compile
 from repro.pipeline.seeds import finetune_seed
 from repro.pipeline.units import STAGED_MODEL, mark_done, reuse_unit
 from repro.results import ae_name
 from repro.training import BestModel, LoopOptions, PlateauSchedule, Trainer, autocast, make_optimizer, to_device
+from repro.vocabulary import plural
 
 
 def run(ctx: RunContext) -> dict[str, Any]:
@@ -87,9 +88,9 @@ def run_one(ctx: RunContext, k: str) -> dict[str, Any]:
     )
     ctx.sizing.attach(ctx, "finetune", name, unit_dir, key, trainer)  # e.g. a time budget's image cap, the rule inside it
     ctx.info(f"finetune {name}: {f.trainable} of A_S on classifier {k}'s cross-entropy, {len(train):,} images "
-             f"(at most {f.epochs} epoch(s)), batch {f.batch_size}, {f.optimizer} lr {f.lr:g}; held-out checks on "
+             f"(at most {plural(f.epochs, 'epoch')}), batch {f.batch_size}, {f.optimizer} lr {f.lr:g}; held-out checks on "
              f"{len(heldout):,} images every {f.check_every:,}, lr x{f.factor:g} after {f.patience} without "
-             f"improvement, stop at the plateau after {f.lr_cuts} cut(s)")
+             f"improvement, stop at the plateau after {plural(f.lr_cuts, 'cut')}")
     if not trainer.try_resume():
         rule.start()
     history = trainer.fit(resume=False)
@@ -167,17 +168,17 @@ class ConvergenceRule:
             return
         self.schedule.next_check += f.check_every
         if self.schedule.check(self.record(trainer.images_seen)):
-            self.ctx.info(f"finetune {self.name}: held-out loss did not improve for {f.patience} checks at "
+            self.ctx.info(f"finetune {self.name}: held-out loss did not improve for {plural(f.patience, 'check')} at "
                           f"{trainer.images_seen:,} images; lr -> {self.optimizer.param_groups[0]['lr']:.3g}")
         if self.schedule.exhausted:
-            trainer.request_stop(f"plateau after {f.lr_cuts} lr cut(s)")
+            trainer.request_stop(f"plateau after {plural(f.lr_cuts, 'lr cut')}")
 
     def finish(self, trainer: Trainer) -> None:
         """A last check on the images since the previous one, the stop reason in words, the best weights back."""
         if self.curves["images_seen"][-1] != trainer.images_seen:  # images since the last check count too
             self.record(trainer.images_seen)
         if trainer.stop_reason == "end of the last epoch":
-            trainer.stop_reason = f"cap of {self.ctx.cfg.finetune.epochs} epoch(s)"
+            trainer.stop_reason = f"cap of {plural(self.ctx.cfg.finetune.epochs, 'epoch')}"
         self.best.restore()
 
     def state_dict(self) -> dict[str, Any]:
@@ -193,7 +194,7 @@ def _line(s: dict[str, Any]) -> str:
     b = s["best"]
     return (f"{s['trainable']}, {s['images_seen']:,} images, stopped: {s['stop_reason']}; kept the check at "
             f"{b['images_seen']:,} images (held-out loss {b['heldout_loss']:.4f}, top-1 {b['heldout_top1']:.4f}), "
-            f"{fmt_time(s['time_s'])}")
+            f"{unit_time(s['time_s'])}")
 
 
 class HeldoutCheck:

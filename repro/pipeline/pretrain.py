@@ -23,12 +23,13 @@ from repro.checkpoint import save_model_file
 from repro.data import ImageDataset, heldout_source, make_loader, pretrain_transform, train_source
 from repro.errors import ReproError
 from repro.pipeline import unit_keys
-from repro.pipeline.context import RunContext, fmt_time
+from repro.pipeline.context import RunContext, unit_time
 from repro.pipeline.model_files import maybe_compile
 from repro.pipeline.seeds import pretrain_seed
 from repro.pipeline.units import STAGED_MODEL, mark_done, reuse_unit
 from repro.training import BestModel, LoopOptions, PlateauSchedule, Trainer, autocast, make_optimizer, to_device
 from repro.models.segnet import SegNet, SegNetConfig
+from repro.vocabulary import plural
 
 UNIT = "A_S"
 
@@ -73,7 +74,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
     val_loader = make_loader(ImageDataset(val, pretrain_transform(cfg, augment=False)), cfg.evaluate.batch_size,
                              num_workers=cfg.data.num_workers, device=ctx.device)
     p = cfg.pretrain
-    ctx.info(f"pretrain: SegNet width {cfg.ae.width:g}, {len(train):,} images x {p.epochs} epochs, "
+    ctx.info(f"pretrain: SegNet width {cfg.ae.width:g}, {len(train):,} images x {plural(p.epochs, 'epoch')}, "
              f"batch {p.batch_size}, {p.optimizer} lr {p.lr:g}, checks every {p.check_every:,} images")
     curves = pretrain_autoencoder(
         ae=ae, model=model, dataset=dataset, val_loader=val_loader, key=key, state_path=unit_dir / "state.pt",
@@ -172,11 +173,11 @@ def pretrain_autoencoder(
         curves["lr"].append(optimizer.param_groups[0]["lr"])
         best.offer(curves["val_mse"][-1], trainer.images_seen)
         if log and cut:
-            log(f"pretrain: loss did not improve for {patience} checks; lr -> {optimizer.param_groups[0]['lr']:.3g}")
+            log(f"pretrain: loss did not improve for {plural(patience, 'check')}; lr -> {optimizer.param_groups[0]['lr']:.3g}")
         if schedule.exhausted and trainer.stop_reason is None:
-            trainer.request_stop(f"plateau after {schedule.cuts} lr cut(s)")
+            trainer.request_stop(f"plateau after {plural(schedule.cuts, 'lr cut')}")
             if log:
-                log(f"pretrain: stopped at the plateau after {schedule.cuts} lr cut(s), {trainer.images_seen:,} images")
+                log(f"pretrain: stopped at the plateau after {plural(schedule.cuts, 'lr cut')}, {trainer.images_seen:,} images")
         schedule.window_loss, schedule.window_images = 0.0, 0
         schedule.next_check += check_every
 
@@ -214,6 +215,6 @@ def pretrain_autoencoder(
 
 def _line(s: dict[str, Any]) -> str:
     mse = f"train MSE {s['train_mse']:.5f}, " if s.get("train_mse") is not None else ""
-    return (f"{s['epochs']} epoch(s), {s['images_seen']:,} images seen, {mse}"
+    return (f"{plural(s['epochs'], 'epoch')}, {s['images_seen']:,} images seen, {mse}"
             f"best val MSE {s['val_mse']:.5f} (kept, after {s.get('best_images_seen', s['images_seen']):,} images), "
-            f"lr {s['lr_final']:.3g}, {fmt_time(s['time_s'])}")
+            f"lr {s['lr_final']:.3g}, {unit_time(s['time_s'])}")
