@@ -71,7 +71,8 @@ class CrossGrid:
                 if name not in self.classifier_acc:
                     raise ReproError(
                         f"classifier {name!r} needs its own accuracy for the 'classifier_alone' RRC reading; "
-                        "give it in the --acc file (classifier,accuracy)"
+                        "give it in the --acc file: 'classifier,accuracy' lines (fractions) or the paper's "
+                        "Table 1 layout 'classifier,setting,top1,...' with a 'none' row (top-1 in percent)"
                     )
                 return float(self.classifier_acc[name])
         else:
@@ -97,7 +98,9 @@ def _parse_fraction(text: str, where: str) -> float:
     return value
 
 
-def _read_rows(path: Path) -> list[list[str]]:
+def read_csv_rows(path: Path) -> list[list[str]]:
+    """A CSV file's non-empty rows, each cell stripped; a missing, unreadable or empty file is a one-line
+    :class:`ReproError` naming it (the reader of every CSV input: grids, accuracies, Table 1)."""
     try:
         with path.open(newline="") as fh:
             rows = [[cell.strip() for cell in row] for row in csv.reader(fh)]
@@ -128,7 +131,7 @@ def _check_names(names: list[str], what: str, where: str) -> None:
 def read_accuracies(path: str | Path) -> dict[str, float]:
     """Read ``classifier,accuracy`` lines (a header line is required)."""
     path = Path(path)
-    rows = _read_rows(path)
+    rows = read_csv_rows(path)
     header = [h.lower() for h in rows[0]]
     if header != ["classifier", "accuracy"]:
         raise ReproError(f"{path}:1: header must be 'classifier,accuracy', found {','.join(rows[0])!r}")
@@ -150,7 +153,7 @@ def read_grid(path: str | Path, acc: dict[str, float] | None = None, acc_path: s
     ``acc`` (from :func:`read_accuracies`) must name only classifiers of the grid.
     """
     path = Path(path)
-    rows = _read_rows(path)
+    rows = read_csv_rows(path)
     header = rows[0]
     if not header or header[0].lower() != "ae":
         raise ReproError(f"{path}:1: header must start with 'ae', then the classifier names")

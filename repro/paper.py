@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from repro.errors import ReproError
-from repro.grid import CrossGrid, _read_rows, read_accuracies, read_grid
+from repro.grid import CrossGrid, read_accuracies, read_csv_rows, read_grid
 from repro.results import ALONE, PRETRAINED_AE, Results, ae_name
 from repro.vocabulary import PAPER_CLASSIFIERS
 
@@ -51,7 +51,7 @@ def read_table1(path: str | Path) -> list[Table1Row]:
     all use it. A missing or unreadable file, a wrong header or a bad line is a one-line :class:`ReproError`.
     """
     path = Path(path)
-    rows = _read_rows(path)  # the grid's CSV reader: one-line errors for a missing, empty or unreadable file
+    rows = read_csv_rows(path)  # the grid's CSV reader: one-line errors for a missing, empty or unreadable file
     header = tuple(h.lower() for h in rows[0])
     if header != TABLE1_HEADER:
         raise ReproError(f"{path}:1: header must be {','.join(TABLE1_HEADER)!r}, found {','.join(rows[0])!r}")
@@ -123,7 +123,7 @@ def read_accuracy_file(path: str | Path) -> dict[str, float]:
       the top-1 of each classifier's ``none`` row, in percent, read by :func:`read_table1`.
     """
     path = Path(path)
-    header = _read_rows(path)[0]
+    header = read_csv_rows(path)[0]
     layout = accuracy_layout(header)
     if layout == "accuracy":
         return read_accuracies(path)

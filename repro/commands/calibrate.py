@@ -32,38 +32,24 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from repro.calibration import CALIBRATION_FILE
-    from repro.commands.pipeline import run as run_pipeline
-    from repro.pipeline.stage_names import CLASSIFIERS, PRETRAIN
+    from repro.commands.instrument_runs import run_on_trained_models
 
-    def after(ctx) -> None:
-        record = measure_and_write(ctx)
-        ctx.info(f"calibrate: {_line(record)}; wrote {ctx.out / CALIBRATION_FILE}")
-
-    # a record of another configuration is never silently replaced (record=)
-    return run_pipeline(args, (PRETRAIN, CLASSIFIERS), command="calibrate", record=CALIBRATION_FILE, after=after)
+    return run_on_trained_models(args, command="calibrate", record=CALIBRATION_FILE, measure=measure, line=_line)
 
 
-def measure_and_write(ctx) -> dict:
-    """Measure this configuration's A_S on the held-out images against its classifiers (module doc)."""
-    import time
-
+def measure(ctx, models) -> dict:
+    """Measure this configuration's A_S on the held-out images against its classifiers (module doc): the
+    record's fields before its time and provenance (repro.commands.instrument_runs adds those)."""
     import torch
 
-    from repro.calibration import CALIBRATION_FILE, cost_interval
+    from repro.calibration import cost_interval
     from repro.evaluation import autoencoder_accuracy
-    from repro.checkpoint import read_json, write_json_atomic
     from repro.data import ImageDataset, eval_transform, heldout_source, make_loader
     from repro.models import count_macs
-    from repro.pipeline.model_files import load_classifier, load_segnet
-    from repro.pipeline.seeds import run_seeds
-    from repro.provenance import provenance
     from repro.results import ALONE, PRETRAINED_AE
 
     cfg = ctx.cfg
-    t0 = time.monotonic()
-    ae = load_segnet(ctx.unit_dir("pretrain") / "model.pt", ctx.device)
-    classifiers = {k: load_classifier(ctx.unit_dir("classifiers", k) / "model.pt", ctx.device).freeze()
-                   for k in cfg.classifiers.keys}
+    ae, classifiers, pre, clf_summaries = models.ae, models.classifiers, models.pretrain, models.classifier_summaries
     heldout = heldout_source(cfg, ctx.cache, progress=ctx.progress)
     loader = make_loader(ImageDataset(heldout, eval_transform(cfg)), cfg.evaluate.batch_size,
                          num_workers=cfg.data.num_workers, device=ctx.device)
@@ -73,11 +59,8 @@ def measure_and_write(ctx) -> dict:
     side = cfg.data.image_size
     with torch.device("cpu"):
         macs = {"AE": count_macs(ae.cpu(), side), **{k: count_macs(c.cpu(), side) for k, c in classifiers.items()}}
-    pre = (read_json(ctx.unit_dir("pretrain") / "done.json") or {}).get("summary", {})
-    clf_summaries = {k: (read_json(ctx.unit_dir("classifiers", k) / "done.json") or {}).get("summary", {})
-                     for k in cfg.classifiers.keys}
     curves = pre.get("curves") or {}
-    record = {
+    return {
         "setting": {"ae_width": cfg.ae.width, "side": side, "pretrain_epochs": cfg.pretrain.epochs,
                     "pretrain_lr_cuts": cfg.pretrain.lr_cuts, "classifier_width": cfg.classifiers.width},
         "classifiers": list(cfg.classifiers.keys),
@@ -95,12 +78,7 @@ def measure_and_write(ctx) -> dict:
         "minutes_here": {"pretrain": _minutes(pre.get("time_s")),
                          "classifiers": _minutes(sum(s.get("time_s") or 0 for s in clf_summaries.values()) or None)},
         "gpu_estimate": gpu_estimate(cfg, ctx),
-        "time_s": time.monotonic() - t0,
-        "provenance": provenance(cfg, ctx.device, {k: v for k, v in run_seeds(cfg).items()
-                                                  if k.startswith(("pretrain", "classifier"))}),
     }
-    write_json_atomic(ctx.out / CALIBRATION_FILE, record)
-    return record
 
 
 def gpu_estimate(cfg, ctx) -> dict | None:

@@ -22,50 +22,29 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from repro.ceiling import CEILING_FILE
-    from repro.commands.pipeline import run as run_pipeline
-    from repro.pipeline.stage_names import CLASSIFIERS, PRETRAIN
+    from repro.commands.instrument_runs import run_on_trained_models
 
-    def after(ctx) -> None:
-        record = measure_and_write(ctx)
-        ctx.info(f"ceiling: {_line(record)}; wrote {ctx.out / CEILING_FILE}")
-
-    # a record of another width is never silently replaced (record=)
-    return run_pipeline(args, (PRETRAIN, CLASSIFIERS), command="ceiling", record=CEILING_FILE, after=after)
+    # a record of another width is never silently replaced (instrument_runs passes record= to the pipeline)
+    return run_on_trained_models(args, command="ceiling", record=CEILING_FILE, measure=measure, line=_line)
 
 
-def measure_and_write(ctx) -> dict:
-    """Measure this configuration's A_S against its classifiers; ceiling.json holds the numbers, A_S's
-    pre-training record, the configuration and the versions (provenance)."""
-    import time
-
-    from repro.ceiling import CEILING_FILE
-    from repro.evaluation import autoencoder_accuracy
-    from repro.checkpoint import read_json, write_json_atomic
+def measure(ctx, models) -> dict:
+    """Measure this configuration's A_S against its classifiers on the test set; ceiling.json holds the
+    numbers and A_S's pre-training record (repro.commands.instrument_runs adds the time and provenance:
+    the configuration and the versions)."""
     from repro.data import eval_loader
-    from repro.pipeline.model_files import load_classifier, load_segnet
-    from repro.pipeline.seeds import run_seeds
-    from repro.provenance import provenance
+    from repro.evaluation import autoencoder_accuracy
 
-    cfg = ctx.cfg
-    t0 = time.monotonic()
-    ae = load_segnet(ctx.unit_dir("pretrain") / "model.pt", ctx.device)
-    classifiers = {k: load_classifier(ctx.unit_dir("classifiers", k) / "model.pt", ctx.device).freeze()
-                   for k in cfg.classifiers.keys}
+    cfg, pre = ctx.cfg, models.pretrain
     loader = eval_loader(cfg, ctx.cache, ctx.device, progress=ctx.progress)
-    measured = autoencoder_accuracy(ae, classifiers, loader, device=ctx.device, precision=cfg.precision)
-    pre = (read_json(ctx.unit_dir("pretrain") / "done.json") or {}).get("summary", {})
-    record = {
+    measured = autoencoder_accuracy(models.ae, models.classifiers, loader, device=ctx.device, precision=cfg.precision)
+    return {
         "ae_width": cfg.ae.width,
         "classifiers": list(cfg.classifiers.keys),
         "test": measured,
         "pretrain": {"val_mse": pre.get("val_mse"), "best_images_seen": pre.get("best_images_seen"),
                      "images_seen": pre.get("images_seen"), "time_s": pre.get("time_s")},
-        "time_s": time.monotonic() - t0,
-        "provenance": provenance(cfg, ctx.device, {k: v for k, v in run_seeds(cfg).items()
-                                                  if k.startswith(("pretrain", "classifier"))}),
     }
-    write_json_atomic(ctx.out / CEILING_FILE, record)
-    return record
 
 
 def _line(record: dict) -> str:
