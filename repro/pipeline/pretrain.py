@@ -85,6 +85,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
     )
     elapsed = curves.pop("prior_elapsed_s") + time.monotonic() - t0  # this process + any killed earlier
     stop_reason = curves.pop("stop_reason")
+    curves_images = curves["images_total"]
     summary = {
         "unit": UNIT,
         "epochs": p.epochs,
@@ -97,7 +98,8 @@ def run(ctx: RunContext) -> dict[str, Any]:
         **({"stop_reason": stop_reason} if p.lr_cuts is not None else {}),  # (a summary as before without it)
         "curves": curves,
         "time_s": elapsed,
-        "images_per_s": len(train) * p.epochs / max(elapsed, 1e-9),
+        # the images it saw, not the cap's: a plateau stop ends it early (at the cap the two are the same)
+        "images_per_s": curves_images / max(elapsed, 1e-9),
     }
     sizing = ctx.sizing.summary_fields(ctx, unit_dir, key)
     if sizing:  # a sized unit (a time budget's cap): the images it saw, and how it was sized
@@ -215,6 +217,9 @@ def pretrain_autoencoder(
 
 def _line(s: dict[str, Any]) -> str:
     mse = f"train MSE {s['train_mse']:.5f}, " if s.get("train_mse") is not None else ""
-    return (f"{plural(s['epochs'], 'epoch')}, {s['images_seen']:,} images seen, {mse}"
+    epochs = plural(s["epochs"], "epoch")
+    if s.get("stop_reason") not in (None, "end of the last epoch"):  # e.g. the plateau rule's, before the cap
+        epochs = f"stopped: {s['stop_reason']}, of at most {epochs}"
+    return (f"{epochs}, {s['images_seen']:,} images seen, {mse}"
             f"best val MSE {s['val_mse']:.5f} (kept, after {s.get('best_images_seen', s['images_seen']):,} images), "
             f"lr {s['lr_final']:.3g}, {unit_time(s['time_s'])}")
