@@ -129,6 +129,15 @@ def missing_text(classifiers: list[str]) -> str:
             f"{', '.join(classifiers)}, without {', '.join(missing)}")
 
 
+def outcome_line(payload: dict[str, Any], results: Results) -> str:
+    """A written report's verdicts in one line, as `repro run` and `repro report` print them: the counts, why
+    nothing is measured when the run lacks the paper's five, and what a machinery-only scale's verdicts mean."""
+    why = "" if payload["source"] == "paper" else missing_text(results.classifiers)
+    notes = [f"not measured because {why}; your classifiers' results: claims.md, section \"{YOUR_CLASSIFIERS}\""
+             if why else "", MACHINERY_ONLY.get(payload["source"], "")]
+    return counts_text(payload["counts"]) + "".join(f" ({n})" for n in notes if n)
+
+
 def counts_line(verdicts: list[Verdict]) -> str:
     counts = verdict_counts(verdicts)
     return f"{len(verdicts)} claims: " + " · ".join(f"{n} {k}" for k, n in counts.items())
@@ -187,12 +196,18 @@ _RULES = (f"A claim **holds** when it holds on the measured numbers and in at le
 # --- the report's sections ----------------------------------------------------------------------
 
 
+def _lacks_the_five(ctx: ReportContext) -> bool:
+    """A run (not the paper's tables) without all of the paper's five classifiers: its report says why its
+    claims are not measured first, shows its own classifiers next, and each unmeasured claim in one line."""
+    return not ctx.is_paper and bool(missing_paper_classifiers(ctx.results.classifiers))
+
+
 def _missing_note(ctx: ReportContext) -> str:
     """What a run without the paper's five says first: why its claims are not measured, and where its own
     results are (section "Your classifiers")."""
-    why = missing_text(ctx.results.classifiers)
-    if ctx.is_paper or not why:
+    if not _lacks_the_five(ctx):
         return ""
+    why = missing_text(ctx.results.classifiers)
     n = sum(v.verdict == "not measured" for v in ctx.verdicts)
     mine = [c for c in ctx.results.classifiers if c not in PAPER_CLASSIFIERS]
     return (f"**{n} of {len(ctx.verdicts)} claims are not measured because {why}.** A claim about the five is "
@@ -239,7 +254,7 @@ def claims_section(ctx: ReportContext) -> list[Section]:
     order = [s for s in SECTIONS if s in by_section] + sorted(s for s in by_section if s not in SECTIONS)
     # Without the paper's five, a not-measured claim has nothing to show but its statement: one line each,
     # so that what the run did measure is not buried under 40 empty blocks.
-    brief = bool(_missing_note(ctx))
+    brief = _lacks_the_five(ctx)
     out = []
     for sec in order:
         md_parts, html_parts = [], []
@@ -754,7 +769,7 @@ def build_report(results: Results, out_dir: str | Path, paper: Results | None = 
     title = title or f"Claims report: {'the paper’s own tables' if is_paper else results.source + ' scale'}"
 
     builders = SECTION_BUILDERS
-    if _missing_note(ctx):  # the run's own results right after the summary that says why no claim is measured
+    if _lacks_the_five(ctx):  # the run's own results right after the summary that says why no claim is measured
         builders = [summary_section, your_classifiers_section,
                     *(b for b in SECTION_BUILDERS if b not in (summary_section, your_classifiers_section))]
     sections = [s for build in builders for s in build(ctx)]

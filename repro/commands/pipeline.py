@@ -176,15 +176,9 @@ def _run_locked(args: argparse.Namespace, cfg, stages: tuple[str, ...], name: st
 def write_claims_report(ctx) -> None:
     """After evaluation, the claims report beside results.json (what `repro report` rebuilds)."""
     from repro.paper import paper_results
-    from repro.report import build_report
+    from repro.report import build_report, outcome_line
     from repro.results import Results
-
-    from repro.report import MACHINERY_ONLY, counts_text, missing_text
 
     results = Results.from_json(ctx.results_path)
     payload = build_report(results, ctx.out, paper=paper_results())
-    why = missing_text(results.classifiers)  # a run without the five says why nothing is measured
-    notes = [f"not measured because {why}; your classifiers' results: claims.md, section \"Your classifiers\""
-             if why else "", MACHINERY_ONLY.get(ctx.cfg.scale, "")]
-    ctx.info(f"claims: {counts_text(payload['counts'])}; report in {ctx.out / 'claims.md'}"
-             + "".join(f" ({n})" for n in notes if n))
+    ctx.info(f"claims: {outcome_line(payload, results)}; report in {ctx.out / 'claims.md'}")

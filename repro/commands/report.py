@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
 def _write_report(args: argparse.Namespace, out: Path, paper, results) -> int:
     from repro.calibration import read_all
     from repro.ceiling import read_ceiling, read_width_run
-    from repro.report import build_report, counts_text, missing_text
+    from repro.report import build_report, outcome_line
     from repro.results import Results
 
     widths = [read_ceiling(d, results) for d in args.widths or []]
@@ -70,8 +70,7 @@ def _write_report(args: argparse.Namespace, out: Path, paper, results) -> int:
                            ceiling=Results.from_json(Path(args.ceiling) / "results.json") if args.ceiling else None,
                            widths=widths, width_runs=width_runs,
                            calibration=_calibration(args.calibration, read_all))
-    why = "" if payload["source"] == "paper" else missing_text(results.classifiers)
-    print(f"{out / 'claims.md'}: {counts_text(payload['counts'])}" + (f" (not measured because {why})" if why else ""))
+    print(f"{out / 'claims.md'}: {outcome_line(payload, results)}")
     return 0
 
 

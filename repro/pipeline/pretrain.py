@@ -85,12 +85,12 @@ def run(ctx: RunContext) -> dict[str, Any]:
     )
     elapsed = curves.pop("prior_elapsed_s") + time.monotonic() - t0  # this process + any killed earlier
     stop_reason = curves.pop("stop_reason")
-    curves_images = curves["images_total"]
+    images_seen = curves.pop("images_total")
     summary = {
         "unit": UNIT,
         "epochs": p.epochs,
         "images": len(train),
-        "images_seen": curves.pop("images_total"),
+        "images_seen": images_seen,
         "train_mse": next((v for v in reversed(curves["train_mse"]) if v is not None), None),
         "val_mse": curves["best"]["val_mse"],  # the kept model's: the best check's
         "best_images_seen": curves["best"]["images_seen"],
@@ -99,11 +99,11 @@ def run(ctx: RunContext) -> dict[str, Any]:
         "curves": curves,
         "time_s": elapsed,
         # the images it saw, not the cap's: a plateau stop ends it early (at the cap the two are the same)
-        "images_per_s": curves_images / max(elapsed, 1e-9),
+        "images_per_s": images_seen / max(elapsed, 1e-9),
     }
     sizing = ctx.sizing.summary_fields(ctx, unit_dir, key)
-    if sizing:  # a sized unit (a time budget's cap): the images it saw, and how it was sized
-        summary.update(images_per_s=summary["images_seen"] / max(elapsed, 1e-9), **sizing)
+    if sizing:  # a sized unit (a time budget's cap): how it was sized
+        summary.update(sizing)
     if ctx.is_main:
         save_model_file(unit_dir / STAGED_MODEL, "segnet", asdict(ae.config), ae, meta={"key": key, "unit": UNIT})
     mark_done(ctx, unit_dir, key, summary, {"pretrain": seed})
