@@ -37,6 +37,42 @@ H200_PEAK_FLOPS = 989e12
 ASSUMED_USE = 0.20
 
 
+# The A_S setting of each candidate docs/instrument.md declares (scripts/calibrate.sh's --set options give
+# the same; tests compare them with the committed records): what a run must match to be "chosen by the rule".
+CANDIDATE_SETTINGS: dict[str, dict[str, Any]] = {
+    "w0.5-s32": {"ae_width": 0.5, "side": 32, "pretrain_epochs": 1, "pretrain_lr_cuts": None},
+    "w0.5-s32-plateau": {"ae_width": 0.5, "side": 32, "pretrain_epochs": 10, "pretrain_lr_cuts": 2},
+    "w1.0-s32": {"ae_width": 1.0, "side": 32, "pretrain_epochs": 1, "pretrain_lr_cuts": None},
+    "w0.5-s64": {"ae_width": 0.5, "side": 64, "pretrain_epochs": 1, "pretrain_lr_cuts": None},
+    "w1.0-s64": {"ae_width": 1.0, "side": 64, "pretrain_epochs": 1, "pretrain_lr_cuts": None},
+    "w1.0-s32-plateau": {"ae_width": 1.0, "side": 32, "pretrain_epochs": 10, "pretrain_lr_cuts": 2},
+}
+
+
+def setting_of(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The A_S setting (and the classifiers' width) of a configuration as recorded (results.json's
+    ``provenance.config``, or ``dataclasses.asdict`` of a RunConfig); a field a record predates is None.
+
+    >>> setting_of({"ae": {"width": 0.5}, "data": {"image_size": 32}, "pretrain": {"epochs": 1},
+    ...             "classifiers": {"width": 0.5}})
+    {'ae_width': 0.5, 'side': 32, 'pretrain_epochs': 1, 'pretrain_lr_cuts': None, 'classifier_width': 0.5}
+    """
+    ae, data, pre, clf = (config.get(k) or {} for k in ("ae", "data", "pretrain", "classifiers"))
+    return {"ae_width": ae.get("width"), "side": data.get("image_size"), "pretrain_epochs": pre.get("epochs"),
+            "pretrain_lr_cuts": pre.get("lr_cuts"), "classifier_width": clf.get("width")}
+
+
+def is_candidate(config: Mapping[str, Any], candidate: str) -> bool:
+    """Whether a recorded configuration's A_S has the setting of ``candidate`` (:data:`CANDIDATE_SETTINGS`).
+
+    >>> cfg = {"ae": {"width": 0.5}, "data": {"image_size": 32}, "pretrain": {"epochs": 10, "lr_cuts": 2}}
+    >>> is_candidate(cfg, "w0.5-s32-plateau"), is_candidate(cfg, "w0.5-s32")
+    (True, False)
+    """
+    mine = setting_of(config)
+    return all(mine[k] == v for k, v in CANDIDATE_SETTINGS[candidate].items())
+
+
 def cost_interval(alone: np.ndarray, through: np.ndarray, *, resamples: int = RESAMPLES, seed: int = SEED,
                   level: float = LEVEL) -> dict[str, float]:
     """Top-1 points lost from ``alone`` to ``through`` (per-image correctness, the same images in the same

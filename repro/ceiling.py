@@ -44,6 +44,26 @@ def read_ceiling(folder: str | Path, results: "Results") -> dict[str, Any]:
     return record
 
 
+def read_ceiling_run(folder: str | Path, results: "Results") -> "Results":
+    """The results.json of the both-halves diagnostic in ``folder`` (``repro report --ceiling``), checked
+    against the run it is shown beside: the same classifiers alone and the same A_S (A_S∘i equal for every
+    classifier both measured), since the ceiling is what fine-tuning can win back of that A_S's loss. An
+    A_S of another protocol gives another bracket, and is refused naming the first difference."""
+    path = Path(folder) / "results.json"
+    if not path.is_file():
+        raise ReproError(f"--ceiling {folder}: no results.json there (run `repro run --trainable both --out {folder}`)")
+    ceiling = Results.from_json(path)
+    source = f"--ceiling {folder}: {path}"
+    _check_alone(source, ceiling.top1.get(ALONE, {}), results, None)
+    theirs, ours = ceiling.top1.get(PRETRAINED_AE, {}), results.top1.get(PRETRAINED_AE, {})
+    differ = [k for k in theirs if k in ours and not math.isclose(theirs[k], ours[k], rel_tol=0, abs_tol=1e-9)]
+    if differ:
+        shown = ", ".join(f"A_S∘{k} {theirs[k]:.4f} vs {ours[k]:.4f}" for k in differ)
+        raise ReproError(f"{source} fine-tuned another A_S than this run's ({shown}): a ceiling is read on the "
+                         "A_S of the run it is shown beside")
+    return ceiling
+
+
 def read_width_run(folder: str | Path, results: "Results") -> "Results":
     """The results.json of a run in ``folder`` whose A_S has another width and whose AEs were fine-tuned
     against the same classifiers as ``results`` (``scripts/ceiling_width_finetune.sh``), checked as

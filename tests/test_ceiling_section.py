@@ -3,6 +3,7 @@ a diagnostic that kept A_S itself (its best check at 0 images) bounds nothing an
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -152,3 +153,29 @@ def test_a_width_run_of_other_classifiers_or_no_width_is_refused(tmp_path):
         check_width_run(Results(source="cpu", classifiers=["A"], top1={"none": {"A": 0.66}}), OURS, tmp_path)
     run = _width_run(1.0, {"none": {"A": 0.66}, "A_A": {"A": 0.65}})
     assert check_width_run(run, OURS, tmp_path) is run
+
+
+def test_a_ceiling_of_another_a_s_is_refused(tmp_path):
+    """The ceiling brackets what fine-tuning wins back of this run's A_S; a diagnostic of another A_S (an
+    earlier protocol's) or of other classifiers is refused, naming the first difference."""
+    import json
+
+    from repro.ceiling import read_ceiling_run
+    from repro.errors import ReproError
+
+    with pytest.raises(ReproError, match="--ceiling .*no results.json there"):
+        read_ceiling_run(tmp_path, OURS)
+    committed = Path(__file__).resolve().parents[1] / "artifacts"
+    if not (committed / "cpu-ceiling" / "results.json").is_file():
+        pytest.skip("no committed ceiling run")
+    theirs = json.loads((committed / "cpu-ceiling" / "results.json").read_text())
+    ours = Results.from_json(committed / "cpu-ceiling" / "results.json")
+    assert read_ceiling_run(committed / "cpu-ceiling", ours).top1 == ours.top1
+    other_as = json.loads(json.dumps(theirs))
+    key = next(iter(other_as["accuracy"]["top1"]["A_S"]))
+    other_as["accuracy"]["top1"]["A_S"][key] += 0.01
+    (tmp_path / "results.json").write_text(json.dumps(other_as))
+    for f in (committed / "cpu-ceiling").glob("per_image-*"):
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    with pytest.raises(ReproError, match=f"fine-tuned another A_S than this run's \\(A_S∘{key} "):
+        read_ceiling_run(tmp_path, ours)

@@ -54,12 +54,43 @@ def test_missing_numbers_say_nothing():
     assert "V" not in [x.key for x in limits(r)]
 
 
+def configured(r: Results, width: float, side: int, epochs: int, lr_cuts: int | None = None) -> Results:
+    r.raw = {"provenance": {"config": {"ae": {"width": width}, "data": {"image_size": side},
+                                       "pretrain": {"epochs": epochs, "lr_cuts": lr_cuts}}}}
+    return r
+
+
 def test_a_scale_chosen_by_the_rule_shows_a_s_cost_as_calibrated(monkeypatch):
     monkeypatch.setitem(instrument.CHOSEN_BY_RULE, "gpu", "w1.0-s64")
-    got = notes(run(0.70, 0.67, 0.71, source="gpu"))
+    got = notes(configured(run(0.70, 0.67, 0.71, source="gpu"), 1.0, 64, 1))
     assert list(got) == ["table1.as_drop_range"] and got["table1.as_drop_range"].startswith("calibrated: ")
     assert "calibrated: this scale's A_S setting (w1.0-s64)" in got["table1.as_drop_range"]
     assert "table1.as_drop_range: this scale's A_S setting" in instrument_paragraph(got)
+
+
+def test_only_the_chosen_setting_is_calibrated(monkeypatch):
+    """An earlier protocol of a chosen scale, or a run of it with another A_S, was not chosen by the rule."""
+    monkeypatch.setitem(instrument.CHOSEN_BY_RULE, "cpu", "w0.5-s32-plateau")
+    assert "table1.as_drop_range" in notes(configured(run(0.70, 0.67, 0.71), 0.5, 32, 10, 2))
+    assert notes(configured(run(0.70, 0.67, 0.71), 0.5, 32, 1)) == {}  # one epoch: the earlier protocol
+    assert notes(configured(run(0.70, 0.67, 0.71), 1.0, 32, 10, 2)) == {}  # another width
+    assert notes(run(0.70, 0.67, 0.71)) == {}  # no configuration recorded
+
+
+def test_candidate_settings_are_the_committed_records():
+    """calibration.CANDIDATE_SETTINGS names what scripts/calibrate.sh ran for each committed record."""
+    from pathlib import Path
+
+    from repro.calibration import CANDIDATE_SETTINGS, CANDIDATES, read_calibration
+
+    assert set(CANDIDATE_SETTINGS) == set(CANDIDATES)
+    root = Path(__file__).resolve().parents[1] / "artifacts" / "instrument"
+    found = [c for c in CANDIDATES if (root / c / "calibration.json").is_file()]
+    if not found:
+        pytest.skip("no committed calibration records")
+    for c in found:
+        setting = read_calibration(root / c)["setting"]
+        assert {k: setting[k] for k in CANDIDATE_SETTINGS[c]} == CANDIDATE_SETTINGS[c], c
 
 
 def test_the_summary_has_the_column_only_where_something_is_marked():

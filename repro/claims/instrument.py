@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from repro.calibration import is_candidate
 from repro.results import ALONE, PRETRAINED_AE, Results, ae_name
 from repro.vocabulary import PAPER_CLASSIFIERS
 
@@ -26,9 +27,11 @@ NEEDS_RECOVERY = {
     "table1.ai_surpasses_most": "needs A_i∘i > i for most classifiers",
     "noise.ai_above": "needs A_i∘i > i at every noise level s > 0, at small s the same comparison",
 }
-# Scales whose A_S setting the calibration rule chose (docs/instrument.md): scale -> the candidate's id.
-# Empty until a scale adopts a setting by the rule.
-CHOSEN_BY_RULE: dict[str, str] = {}
+# Scales whose A_S setting the calibration rule chose (docs/instrument.md): scale -> the candidate's id. A
+# run of that scale is marked only when its recorded A_S setting is the candidate's (an earlier protocol of
+# the scale, or a run given other --set options, was not chosen by the rule).
+# cpu: rule 3 chose w0.5-s32-plateau (docs/instrument.md, "The cpu scale's protocol changes").
+CHOSEN_BY_RULE: dict[str, str] = {"cpu": "w0.5-s32-plateau"}
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,15 @@ def notes(results: Results, ceiling: Results | None = None) -> dict[str, str]:
         numbers = "; ".join(x.text() for x in found)
         for cid, why in NEEDS_RECOVERY.items():
             out[cid] = f"beyond this instrument: it {why}, and {numbers}"
-    if results.source in CHOSEN_BY_RULE:
+    if chosen_by_rule(results):
         out["table1.as_drop_range"] = (f"calibrated: this scale's A_S setting ({CHOSEN_BY_RULE[results.source]}) was chosen "
                                        "by the calibration rule on this cost (docs/instrument.md), so it is not evidence")
     return out
+
+
+def chosen_by_rule(results: Results) -> bool:
+    """Whether this run's A_S setting is the one the calibration rule chose for its scale (:data:`CHOSEN_BY_RULE`),
+    read from the configuration its results record."""
+    candidate = CHOSEN_BY_RULE.get(results.source)
+    config = ((results.raw or {}).get("provenance") or {}).get("config")
+    return candidate is not None and config is not None and is_candidate(config, candidate)

@@ -42,7 +42,7 @@ def measure(ctx, models) -> dict:
     record's fields before its time and provenance (repro.commands.instrument_runs adds those)."""
     import torch
 
-    from repro.calibration import cost_interval
+    from repro.calibration import cost_interval, setting_of
     from repro.evaluation import autoencoder_accuracy
     from repro.data import ImageDataset, eval_transform, heldout_source, make_loader
     from repro.models import count_macs
@@ -61,8 +61,7 @@ def measure(ctx, models) -> dict:
         macs = {"AE": count_macs(ae.cpu(), side), **{k: count_macs(c.cpu(), side) for k, c in classifiers.items()}}
     curves = pre.get("curves") or {}
     return {
-        "setting": {"ae_width": cfg.ae.width, "side": side, "pretrain_epochs": cfg.pretrain.epochs,
-                    "pretrain_lr_cuts": cfg.pretrain.lr_cuts, "classifier_width": cfg.classifiers.width},
+        "setting": setting_of(cfg.to_dict()),
         "classifiers": list(cfg.classifiers.keys),
         "heldout": {
             "n": measured["n"], "mse": measured["mse"], "top1": measured["top1"],

@@ -58,16 +58,15 @@ def run(args: argparse.Namespace) -> int:
 
 def _write_report(args: argparse.Namespace, out: Path, paper, results) -> int:
     from repro.calibration import read_all
-    from repro.ceiling import read_ceiling, read_width_run
+    from repro.ceiling import read_ceiling, read_ceiling_run, read_width_run
     from repro.report import build_report, outcome_line
-    from repro.results import Results
 
     widths = [read_ceiling(d, results) for d in args.widths or []]
     if args.width_runs and not widths:
         raise ReproError("--width-runs: give the A_S records beside them with --widths (the section reads both)")
     width_runs = [read_width_run(d, results) for d in args.width_runs or []]
     payload = build_report(results, out, paper=paper, previous=_previous(args.previous),
-                           ceiling=Results.from_json(Path(args.ceiling) / "results.json") if args.ceiling else None,
+                           ceiling=read_ceiling_run(args.ceiling, results) if args.ceiling else None,
                            widths=widths, width_runs=width_runs,
                            calibration=_calibration(args.calibration, read_all))
     print(f"{out / 'claims.md'}: {outcome_line(payload, results)}")
