@@ -391,13 +391,13 @@ def cpu() -> RunConfig:
       the cap after two cuts, where the curves are nearly flat; a 4-epoch cap would take the run past the
       hour. The earlier protocol's 20,000 images at lr 1e-4 stopped before the other classifiers began to
       lose (a probe of the fine-tuning protocol).
-    - Time, measured by the protocol's own run (``bash scripts/main.sh``, 2 cores, nothing else running):
-      pretraining 7.4 min (48,000 images and 12 checks of 2,000), classifiers 20.7, fine-tuning 69.1
-      (104,000 to 144,000 images per AE, 11.6 to 16.8 min each, 140 to 185 images/s with the checks),
-      evaluation 7.0: 104 min. That machine ran the classifiers 2.4x slower than the one that ran the
-      earlier protocol (8.5 min); on such a faster machine the same job takes about 45 min. Plan for 45
-      to 110 minutes on 2 cores; the protocol is sized in images, so a slower machine takes longer
-      but trains as much.
+    - Time, measured by the protocol's own run (2026-12-06, artifacts/cpu): its A_S and classifiers were
+      the calibration's finished units (the same keys), then fine-tuning took 64.4 min (112,000 to 144,000
+      images per AE, 10.2 to 15.2 min each) and evaluation 6.9 on 2 otherwise idle cores. On the slow
+      machine kind the whole run takes about 107 min: pre-training 96,000 images at its 108 images/s
+      (14.8 min), classifiers 20.7 (protocol 2's run there), fine-tuning and evaluation as measured. A
+      machine 2.4x faster takes about 45 min. The protocol is sized in images, so a slower machine takes
+      longer but trains as much.
 
     Two earlier departures from Sec. 3.2, both measured here: SegNet at width 0.5, because at 32x32 the
     bottleneck is 1x1 and width 0.25 leaves 128 numbers per image (1/24 of the pixels; width 0.5 gives

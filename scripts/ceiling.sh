@@ -3,7 +3,8 @@
 # wins back on this scale, for AlexNet and VGG-16-BN, with the main run's A_S and classifiers (copied).
 # The same rule as the decoder-only fine-tuning, capped at one epoch (48,000 images) to keep the
 # diagnostic within a quarter of an hour on 2 cores: the number is a lower bound of the ceiling.
-# Then the main run's report is rebuilt with the ceiling section (and the earlier protocol's verdicts).
+# Then the main run's report is rebuilt. Its committed run (artifacts/cpu-ceiling) was measured on the second
+# protocol's A_S and is shown in that protocol's report (artifacts/cpu-protocol2/README.md).
 #
 # A second form, for an encoder that the rule's lr 1e-3 damages (on the cpu run, A's diagnostic never
 # beat A_S: held-out loss 1.136 -> 1.317 at the first check, 1.149 after two cuts), runs the same

@@ -11,7 +11,8 @@
 # own A_S (copied), measured the same way. One run each; the outcome is reported as it comes. Expected
 # cost on 2 cores: width 1.0 costs about 4x per image (repro.config.cpu), so about 30 min of
 # pre-training on the machine where width 0.5 took 7.4 min, and about 2 min per measurement.
-# Then the main run's report is rebuilt with the width rows in its ceiling section.
+# Then the main run's report is rebuilt. Its committed records (artifacts/cpu-width) were measured beside the
+# second protocol's A_S and are shown in that protocol's report (artifacts/cpu-protocol2/README.md).
 source "$(dirname "$0")/env.sh"
 main=artifacts/cpu out=artifacts/cpu-width
 [ -f "$main/results.json" ] && [ -d "$main/ckpt/classifiers" ] ||

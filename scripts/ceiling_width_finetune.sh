@@ -16,7 +16,7 @@
 #   rule every 8,000 images, best check kept, cap 144,000 images; fine-tuning seed 0; the evaluate
 #   stage on the 10,000 test images).
 # - Reading, fixed now: one run per classifier. A width-1.0 A_i∘i differs from width 0.5's when it lies
-#   outside the range of the three fine-tuning seeds at width 0.5 (artifacts/cpu-replicates: L 54.52 to
+#   outside the range of the three fine-tuning seeds at width 0.5 (artifacts/cpu-protocol2/replicates: L 54.52 to
 #   54.96, A 64.28 to 64.47); it reaches i when its test top-1 is at least i alone's (L 55.41, A 66.41).
 #   The outcome is reported as it comes, with both halves of the budget (minutes, images seen).
 # Expected cost on 2 cores: about 25 min of pre-training (40 images/s), about 35 min per AE, 5 min of

@@ -15,9 +15,11 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 # folder -> the options its committed report was built with (folders relative to artifacts/)
 COMMITTED = {
     "cpu-protocol1": {},
+    # artifacts/cpu-protocol2/README.md's command: the diagnostics measured on its A_S beside it
+    "cpu-protocol2": {"previous": "cpu-protocol1", "ceiling": "cpu-ceiling", "widths": ["cpu-width/w0.5", "cpu-width/w1.0"],
+                      "width_runs": ["cpu-width/w1.0-finetune"], "calibration": "instrument"},
     # scripts/cpu_report.sh's options
-    "cpu": {"previous": "cpu-protocol1", "ceiling": "cpu-ceiling", "widths": ["cpu-width/w0.5", "cpu-width/w1.0"],
-            "width_runs": ["cpu-width/w1.0-finetune"], "calibration": "instrument"},
+    "cpu": {"previous": "cpu-protocol2", "calibration": "instrument"},
 }
 
 
@@ -54,20 +56,25 @@ def test_rebuilt_report_equals_committed(name, tmp_path):
 
 # The fine-tuning-seed replicates (scripts/replicates.sh): the report over the main run and two
 # replicates, rebuilt with the script's last command from the repository root (the report names the
-# runs as given), byte for byte.
-REPLICATE_RUNS = ["artifacts/cpu", "artifacts/cpu-replicates/ft1", "artifacts/cpu-replicates/ft2"]
+# runs as given), byte for byte; the current protocol's and the previous one's.
+REPLICATES = {
+    "cpu-replicates": ["artifacts/cpu", "artifacts/cpu-replicates/ft1", "artifacts/cpu-replicates/ft2"],
+    "cpu-protocol2/replicates": ["artifacts/cpu-protocol2", "artifacts/cpu-protocol2/replicates/ft1",
+                                 "artifacts/cpu-protocol2/replicates/ft2"],
+}
 
 
 @pytest.mark.slow
-def test_rebuilt_replicates_report_equals_committed(tmp_path, monkeypatch):
+@pytest.mark.parametrize("name", sorted(REPLICATES))
+def test_rebuilt_replicates_report_equals_committed(name, tmp_path, monkeypatch):
     from repro.cli import main
 
-    committed = ARTIFACTS / "cpu-replicates"
+    committed, runs = ARTIFACTS / name, REPLICATES[name]
     root = ARTIFACTS.parent
-    if not all((root / d / "results.json").is_file() for d in REPLICATE_RUNS) or not (committed / "claims.json").is_file():
-        pytest.skip("no committed replicates report")
+    if not all((root / d / "results.json").is_file() for d in runs) or not (committed / "claims.json").is_file():
+        pytest.skip(f"no committed replicates report in artifacts/{name}")
     monkeypatch.chdir(root)
-    out = tmp_path / "cpu-replicates"
-    assert main(["report", "--runs", *REPLICATE_RUNS, "--out", str(out)]) == 0
+    out = tmp_path / name
+    assert main(["report", "--runs", *runs, "--out", str(out)]) == 0
     for file in ("claims.md", "claims.json", "claims.html", "replicates.md", "replicates.json"):
-        assert (out / file).read_bytes() == (committed / file).read_bytes(), f"artifacts/cpu-replicates/{file} differs from a rebuild"
+        assert (out / file).read_bytes() == (committed / file).read_bytes(), f"artifacts/{name}/{file} differs from a rebuild"

@@ -45,9 +45,13 @@ def test_the_committed_cpu_run_is_not_replaced_by_accident(command):
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
     assert proc.stderr.startswith(f"repro {command}: error: {COMMITTED} holds the finished run of another "
                                   "configuration (")
-    # the settings that differ are named: --epochs 1 against the committed run's fine-tuning epochs
-    epochs = json.loads((COMMITTED / "results.json").read_text())["provenance"]["config"]["finetune"]["epochs"]
-    assert f"finetune.epochs {epochs} -> 1" in proc.stderr and "--out DIR" in proc.stderr and "--force" in proc.stderr
+    # the settings that differ are named: --epochs 1 against the committed run's epochs of a training stage
+    # (the message names the first differences and elides the rest)
+    cfg = json.loads((COMMITTED / "results.json").read_text())["provenance"]["config"]
+    named = [f"{stage}.epochs {cfg[stage]['epochs']} -> 1" for stage in ("pretrain", "classifiers", "finetune")
+             if cfg[stage]["epochs"] != 1]
+    assert any(n in proc.stderr for n in named), named
+    assert "--out DIR" in proc.stderr and "--force" in proc.stderr
     assert _tree(COMMITTED) == before  # not even run.log was touched
 
 
