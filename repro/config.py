@@ -430,7 +430,31 @@ def cpu() -> RunConfig:
 
 def gpu() -> RunConfig:
     """CIFAR-10 with wider models on one H200-class GPU in under 10 minutes (not yet timed on one:
-    the epochs are sized from FLOP counts; benchmarks/pipeline.py --scale gpu measures them)."""
+    the epochs are sized from FLOP counts; benchmarks/pipeline.py --scale gpu measures them).
+
+    A_S is the setting the instrument's calibration rule chose (docs/instrument.md, declared before any
+    candidate ran; :data:`repro.claims.instrument.CHOSEN_BY_RULE`): width 1.0 at 32 px, pre-trained by
+    the cpu recipe for one epoch (Adam lr 1e-3, batch 32, held-out checks every 4,000 images, the best
+    kept). A_S's cost in top-1 points on 2,000 held-out training images against the cpu scale's
+    classifiers (artifacts/instrument, paired bootstrap 95% intervals about +-1.8):
+
+    ========================  =====  =====  =====  =====  =====  ==============================
+    candidate                 L      A      V      I      R      note
+    ========================  =====  =====  =====  =====  =====  ==============================
+    w0.5-s32 (cpu, 1 epoch)   4.30   5.50   9.50   9.55   8.15   the second cpu protocol
+    w0.5-s32-plateau          3.65   4.60   7.70   8.15   7.35   the cpu protocol (rule 3)
+    w1.0-s32 (chosen)         4.15   3.35   6.80   7.60   6.90   0.3 H200 min (est.)
+    w1.0-s32-plateau          4.15   3.35   6.80   7.60   6.90   same kept check (20,000 images)
+    w0.5-s64                  6.50   7.50   12.45  16.60  16.00
+    w1.0-s64                  4.20   3.90   5.95   9.75   8.45   1.4 H200 min (est.)
+    ========================  =====  =====  =====  =====  =====  ==============================
+
+    None qualifies (at most 3.8 points for all five, the paper's largest being 3.76); by the rule the
+    gpu scale takes the smallest largest cost within its budget, 7.60 (I), a tie of w1.0-s32 and
+    w1.0-s32-plateau, whose plateau rule kept the very check one epoch keeps; the one epoch is the
+    cheaper. So the recovery claims are expected beyond this instrument too; its report says so from
+    its own numbers. The gpu scale's classifiers (width 1.0, 20 epochs) are not the calibration's, so
+    its A_S's test cost is measured anew by its run."""
     return RunConfig(
         scale="gpu",
         precision="bf16",
@@ -438,7 +462,7 @@ def gpu() -> RunConfig:
         checkpoint_every_s=60.0,
         data=DataConfig(dataset="cifar10", pretrain_size=32, image_size=32, num_workers=8, heldout=5000),
         ae=AEConfig(width=1.0),  # bottleneck 512 numbers per 32x32 image: 1/6, as the paper's SegNet at 224
-        pretrain=PretrainConfig(epochs=10, batch_size=128, optimizer="adam", lr=1e-3, check_every=50_000,
+        pretrain=PretrainConfig(epochs=1, batch_size=32, optimizer="adam", lr=1e-3, check_every=4_000,
                                 val_images=2000),
         classifiers=ClassifiersConfig(family="cifar", width=1.0, epochs=20, batch_size=256, lr=0.1),
         finetune=FinetuneConfig(epochs=2, batch_size=128, optimizer="adam", lr=1e-4),

@@ -30,8 +30,9 @@ NEEDS_RECOVERY = {
 # Scales whose A_S setting the calibration rule chose (docs/instrument.md): scale -> the candidate's id. A
 # run of that scale is marked only when its recorded A_S setting is the candidate's (an earlier protocol of
 # the scale, or a run given other --set options, was not chosen by the rule).
-# cpu: rule 3 chose w0.5-s32-plateau (docs/instrument.md, "The cpu scale's protocol changes").
-CHOSEN_BY_RULE: dict[str, str] = {"cpu": "w0.5-s32-plateau"}
+# cpu: rule 3 chose w0.5-s32-plateau (docs/instrument.md, "The cpu scale's protocol changes"); gpu: rule 2
+# chose w1.0-s32 (no candidate qualifies; the smallest largest cost within the budget, repro.config.gpu).
+CHOSEN_BY_RULE: dict[str, str] = {"cpu": "w0.5-s32-plateau", "gpu": "w1.0-s32"}
 
 
 @dataclass(frozen=True)
