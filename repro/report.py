@@ -397,8 +397,10 @@ def previous_protocol_section(ctx: ReportContext) -> list[Section]:
     rows = [[v.id, before.get(v.id, "(no such claim)"), v.verdict] for v in ctx.verdicts]
     changed = sum(1 for v in ctx.verdicts if before.get(v.id) != v.verdict)
     label = ctx.previous.get("label", "previous protocol")
+    note = ctx.previous.get("note", "")
     return [Section(f"Verdicts under the previous protocol ({label})",
-                    f"{changed} of {len(ctx.verdicts)} verdicts differ. {ctx.previous.get('note', '')}\n\n"
+                    f"{changed} of {len(ctx.verdicts)} verdicts differ from {label}'s."
+                    + (f" {label}: {note}." if note else "") + "\n\n"
                     + md_table(["claim", label, "this run"], rows))]
 
 
