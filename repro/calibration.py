@@ -25,9 +25,6 @@ from repro.errors import ReproError
 from repro.vocabulary import PAPER_CLASSIFIERS
 
 CALIBRATION_FILE = "calibration.json"
-# The candidates docs/instrument.md declares to be measured (scripts/calibrate.sh runs them; 96 px is
-# estimated only): the rule's choice is provisional while one of them has no record.
-CANDIDATES = ("w0.5-s32", "w0.5-s32-plateau", "w1.0-s32", "w0.5-s64", "w1.0-s64", "w1.0-s32-plateau")
 QUALIFY_AT = 3.8  # docs/instrument.md, the rule: every cost at most this (the paper's largest, printed to 0.1)
 RESAMPLES, SEED, LEVEL = 2000, 0, 0.95  # the cost's paired bootstrap (docs/instrument.md)
 # The gpu check's budget and the throughput assumed for the FLOP estimate (docs/instrument.md, the rule):
@@ -47,11 +44,14 @@ CANDIDATE_SETTINGS: dict[str, dict[str, Any]] = {
     "w1.0-s64": {"ae_width": 1.0, "side": 64, "pretrain_epochs": 1, "pretrain_lr_cuts": None},
     "w1.0-s32-plateau": {"ae_width": 1.0, "side": 32, "pretrain_epochs": 10, "pretrain_lr_cuts": 2},
 }
+# The candidates docs/instrument.md declares to be measured (scripts/calibrate.sh runs them; 96 px is
+# estimated only): the rule's choice is provisional while one of them has no record.
+CANDIDATES = tuple(CANDIDATE_SETTINGS)
 
 
 def setting_of(config: Mapping[str, Any]) -> dict[str, Any]:
     """The A_S setting (and the classifiers' width) of a configuration as recorded (results.json's
-    ``provenance.config``, or ``dataclasses.asdict`` of a RunConfig); a field a record predates is None.
+    ``provenance.config``, or ``RunConfig.to_dict()``); a field a record predates is None.
 
     >>> setting_of({"ae": {"width": 0.5}, "data": {"image_size": 32}, "pretrain": {"epochs": 1},
     ...             "classifiers": {"width": 0.5}})

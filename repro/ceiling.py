@@ -56,7 +56,7 @@ def read_ceiling_run(folder: str | Path, results: "Results") -> "Results":
     source = f"--ceiling {folder}: {path}"
     _check_alone(source, ceiling.top1.get(ALONE, {}), results, None)
     theirs, ours = ceiling.top1.get(PRETRAINED_AE, {}), results.top1.get(PRETRAINED_AE, {})
-    differ = [k for k in theirs if k in ours and not math.isclose(theirs[k], ours[k], rel_tol=0, abs_tol=1e-9)]
+    differ = _differing(theirs, ours)
     if differ:
         shown = ", ".join(f"A_S∘{k} {theirs[k]:.4f} vs {ours[k]:.4f}" for k in differ)
         raise ReproError(f"{source} fine-tuned another A_S than this run's ({shown}): a ceiling is read on the "
@@ -94,11 +94,21 @@ def _check_alone(source: str, alone: Mapping[str, float], results: "Results", mi
     ``mismatch`` (another reason the two do not match, or None) is None; otherwise a ReproError that
     starts with ``source`` and names the first reason."""
     ours = results.top1.get(ALONE, {})
-    differ = [k for k in alone if k in ours and not math.isclose(alone[k], ours[k], rel_tol=0, abs_tol=1e-9)]
+    differ = _differing(alone, ours)
     if differ or mismatch:
         shown = ", ".join(f"{k} {alone[k]:.4f} vs {ours[k]:.4f}" for k in differ)
         raise ReproError(f"{source} was measured with other classifiers or test images than this run "
                          f"(i alone: {shown or mismatch})")
+
+
+def _differing(theirs: Mapping[str, float], ours: Mapping[str, float]) -> list[str]:
+    """The classifiers both measured whose accuracies are not the same number (the same model on the same
+    images gives exactly the same).
+
+    >>> _differing({"A": 0.5, "V": 0.7, "R": 0.6}, {"A": 0.5, "V": 0.71})
+    ['V']
+    """
+    return [k for k in theirs if k in ours and not math.isclose(theirs[k], ours[k], rel_tol=0, abs_tol=1e-9)]
 
 
 def run_width(results: "Results") -> float | None:
@@ -108,5 +118,5 @@ def run_width(results: "Results") -> float | None:
     >>> run_width(Results(source="cpu", classifiers=[], top1={}, raw={"provenance": {"config": {"ae": {"width": 1}}}}))
     1.0
     """
-    width = ((results.raw.get("provenance") or {}).get("config") or {}).get("ae", {}).get("width")
+    width = results.recorded_config.get("ae", {}).get("width")
     return None if width is None else float(width)

@@ -50,7 +50,7 @@ SEED_SETTINGS = ("seed", "finetune.seed")
 
 
 def _flatten_provenance(results: Results) -> dict[str, Any]:
-    return dict((results.raw.get("provenance") or {}).get("config") or {})
+    return dict(results.recorded_config)
 
 
 def check_replicates(runs: Sequence[Results], names: Sequence[str]) -> str:

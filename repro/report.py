@@ -524,8 +524,7 @@ def calibration_section(ctx: ReportContext) -> list[Section]:
            and all(k in alone and math.isclose(v, alone[k], rel_tol=0, abs_tol=1e-9)
                    for k, v in r["classifier_test_top1"].items())
            and run_width(ours) in (None, float(r["setting"]["ae_width"]))
-           and r["setting"].get("pretrain_epochs") == ((ours.raw.get("provenance") or {}).get("config") or {}).get(
-               "pretrain", {}).get("epochs")]
+           and r["setting"].get("pretrain_epochs") == ours.recorded_config.get("pretrain", {}).get("epochs")]
     text = ("A_S's cost (top-1 points, i alone minus A_S∘i) on the held-out training images, for each candidate "
             "setting of A_S, with the cpu scale's classifiers trained at the candidate's side (`bash "
             "scripts/calibrate.sh`; the candidates and the rule were declared in docs/instrument.md before any ran).")

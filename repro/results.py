@@ -201,6 +201,11 @@ class Results:
     raw: dict[str, Any] = field(default_factory=dict)  # the whole results.json, for the report
     samples: PerImage | None = field(default=None, repr=False, compare=False)  # every per-image value, decoded
 
+    @property
+    def recorded_config(self) -> dict[str, Any]:
+        """The configuration results.json's provenance records ({} for the paper's tables or an old record)."""
+        return (self.raw.get("provenance") or {}).get("config") or {}
+
     # --- the paired bootstrap (repro.per_image) ---
 
     @property

@@ -40,8 +40,7 @@ def extras(results: Results) -> list[str]:
 
 def specs(results: Results) -> dict[str, str]:
     """label -> spec of the extras, from the run's configuration in results.json (empty if not recorded)."""
-    config = (results.raw.get("provenance") or {}).get("config") or {}
-    extra = (config.get("classifiers") or {}).get("extra") or {}
+    extra = (results.recorded_config.get("classifiers") or {}).get("extra") or {}
     return {k: str(v) for k, v in extra.items()} if isinstance(extra, dict) else {}
 
 

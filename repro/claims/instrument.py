@@ -95,5 +95,4 @@ def chosen_by_rule(results: Results) -> bool:
     """Whether this run's A_S setting is the one the calibration rule chose for its scale (:data:`CHOSEN_BY_RULE`),
     read from the configuration its results record."""
     candidate = CHOSEN_BY_RULE.get(results.source)
-    config = ((results.raw or {}).get("provenance") or {}).get("config")
-    return candidate is not None and config is not None and is_candidate(config, candidate)
+    return candidate is not None and is_candidate(results.recorded_config, candidate)
