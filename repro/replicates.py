@@ -49,17 +49,13 @@ from repro.claims import evaluate
 SEED_SETTINGS = ("seed", "finetune.seed")
 
 
-def _flatten_provenance(results: Results) -> dict[str, Any]:
-    return dict(results.recorded_config)
-
-
 def check_replicates(runs: Sequence[Results], names: Sequence[str]) -> str:
     """Which seed setting varies between the runs ("seed" or "finetune.seed"); ReproError (one line)
     when they differ in any other setting, share every seed, or lack their configuration."""
 
     if len(runs) < 2:
         raise ReproError("--runs: give at least two run folders (replicates of one configuration)")
-    configs = [_flatten_provenance(r) for r in runs]
+    configs = [r.recorded_config for r in runs]
     for name, cfg in zip(names, configs):
         if not cfg:
             raise ReproError(f"--runs {name}: results.json records no configuration (provenance.config)")
@@ -85,7 +81,7 @@ def check_replicates(runs: Sequence[Results], names: Sequence[str]) -> str:
 def same_test_order(runs: Sequence[Results]) -> bool:
     """Whether the runs evaluated the same test images in the same order: one run seed (the test
     order is a permutation seeded by it, repro.data.eval_source) and one test-set size."""
-    seeds = {(r.raw.get("provenance") or {}).get("seed") for r in runs}
+    seeds = {r.provenance.get("seed") for r in runs}
     return len(seeds) == 1 and None not in seeds and len({r.n_test for r in runs}) == 1
 
 
@@ -171,11 +167,9 @@ def replicate_results(runs: Sequence[Results], names: Sequence[str]) -> Replicat
     base = pooled(runs, f"{runs[0].source} scale, mean of {len(runs)} runs ({varying} varies)")
     raw = dict(runs[0].raw)
     raw.pop("figures", None)  # each run's figures live in its own folder
-    raw["provenance"] = {"replicates": [{"run": str(n), "seed": (r.raw.get("provenance") or {}).get("seed"),
-                                          "seeds": (r.raw.get("provenance") or {}).get("seeds"),
-                                          "git_commit": (r.raw.get("provenance") or {}).get("git_commit")}
+    raw["provenance"] = {"replicates": [{"run": str(n), **{k: r.provenance.get(k) for k in ("seed", "seeds", "git_commit")}}
                                          for n, r in zip(names, runs)],
-                         "varying": varying, "config": _flatten_provenance(runs[0])}
+                         "varying": varying, "config": dict(runs[0].recorded_config)}
     return ReplicateResults(**{f: getattr(base, f) for f in ("source", "classifiers", "top1", "top5", "n_test", "noise",
                                                             "nmi", "lab")}, raw=raw, runs=list(runs),
                             shared_images=same_test_order(runs))

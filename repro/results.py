@@ -202,9 +202,14 @@ class Results:
     samples: PerImage | None = field(default=None, repr=False, compare=False)  # every per-image value, decoded
 
     @property
+    def provenance(self) -> dict[str, Any]:
+        """results.json's provenance: configuration, seeds, versions, commit ({} for the paper's tables)."""
+        return self.raw.get("provenance") or {}
+
+    @property
     def recorded_config(self) -> dict[str, Any]:
         """The configuration results.json's provenance records ({} for the paper's tables or an old record)."""
-        return (self.raw.get("provenance") or {}).get("config") or {}
+        return self.provenance.get("config") or {}
 
     # --- the paired bootstrap (repro.per_image) ---
 
